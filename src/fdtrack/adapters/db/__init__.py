@@ -1,0 +1,1 @@
+"""Relational storage on SQLite (embedded default) and PostgreSQL (production)."""

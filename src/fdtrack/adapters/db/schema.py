@@ -1,0 +1,102 @@
+"""The tables (SQLAlchemy Core); Alembic migrations create them and tests check the two agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from fdtrack.adapters.db.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL needs 64 bits at national scale.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+distribution_records = Table(
+    "distribution_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("service_request_id", String(100), nullable=False),
+    Column("device_id", String(23), nullable=False),
+    Column("originator_user_id", String(23), nullable=False),
+    Column("current_status", String(32), nullable=False),
+    Column("current_reason", Text, nullable=False),
+    Column("current_occurred_at", UtcDateTime, nullable=False),
+    Column("current_event_id", String(128), nullable=False),
+    Column("completion_status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("firmware_version", String(8)),
+    Column("firmware_version_at", UtcDateTime),
+    Column("firmware_version_event_id", String(128)),
+    Column("device_type", String(8)),
+    Column("device_type_at", UtcDateTime),
+    Column("device_type_event_id", String(128)),
+    Column("last_received_at", UtcDateTime, nullable=False),
+    # The unique key also serves look-up by Service Request ID, in Device ID order.
+    UniqueConstraint("service_request_id", "device_id"),
+    Index(None, "device_id", "started_at"),
+    Index(None, "originator_user_id", "service_request_id"),
+    Index(None, "last_received_at"),
+)
+
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("record_id", Id, ForeignKey("distribution_records.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("firmware_version", String(8)),
+    Column("device_type", String(8)),
+    Column("content_digest", LargeBinary(32), nullable=False),
+    Index(None, "record_id"),
+)
+
+rejected_events = Table(
+    "rejected_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(300), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    # One row per distinct (raw, reason): re-reading the same bad input does not pile up copies.
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("first_received_at", UtcDateTime, nullable=False),
+    Column("last_received_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Index(None, "resolved_at", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index(None, "occurred_at"),
+    Index(None, "action", "occurred_at"),
+)

@@ -1,0 +1,336 @@
+"""The `fdtrack` command: translates arguments into service calls and results into output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from fdtrack.adapters import event_files
+from fdtrack.adapters.csv_export import csv_chunks
+from fdtrack.adapters.db.store import SqlStore
+from fdtrack.adapters.json_export import record_json
+from fdtrack.cli_progress import Progress
+from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, RecordsNotFound
+from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
+from fdtrack.services import lookup, purge as purge_service, rejects as rejects_service
+from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent, ingest as ingest_events
+from fdtrack.services.reset import reset_device
+from fdtrack.settings import Settings
+from fdtrack.simulator import SimulationConfig, Simulator
+
+EXIT_NOTHING_DONE = 1
+EXIT_USAGE = 2
+EXIT_SOME_REJECTED = 3
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True, highlight=False)
+
+
+class Context:
+    """What every command needs: settings and, opened on first use, the migrated store."""
+
+    def __init__(self, database_url: str | None) -> None:
+        try:
+            settings = Settings()
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise click.UsageError(f"FDTRACK_{str(first['loc'][0]).upper()}: {first['msg']}") from None
+        self.settings = settings.model_copy(update={"database_url": database_url}) if database_url else settings
+        self._store: SqlStore | None = None
+
+    @property
+    def store(self) -> SqlStore:
+        if self._store is None:
+            try:
+                self._store = SqlStore.open(self.settings.database_url)
+            except ValueError as error:
+                raise click.UsageError(str(error)) from None
+        return self._store
+
+    def ingest_options(self) -> IngestOptions:
+        return IngestOptions(tracked=self.settings.tracked, batch_size=self.settings.ingest_batch_size)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def reports_errors(command: F) -> F:
+    """Map domain errors to messages and exit codes, in this one place for the whole command line."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InvalidInput as error:
+            raise click.UsageError(str(error)) from None
+        except (NothingToReset, RecordsNotFound) as error:
+            err.print(str(error), markup=False)
+            sys.exit(EXIT_NOTHING_DONE)
+        except event_files.UnreadableInput as error:
+            err.print(f"error: {error}", markup=False)
+            sys.exit(EXIT_USAGE)
+        except FdtrackError as error:
+            err.print(f"error: {error}", markup=False)
+            sys.exit(EXIT_NOTHING_DONE)
+
+    wrapper.__name__ = command.__name__
+    wrapper.__doc__ = command.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="FDTRACK_DATABASE_URL", help="sqlite:///path or postgresql://… (default sqlite:///fdtrack.db)")
+@click.version_option(package_name="fdtrack")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Firmware Distribution Tracking for GB smart metering."""
+    ctx.obj = Context(database_url)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "input_format", type=click.Choice(event_files.FORMATS), help="Default: from each file's extension.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_context
+@reports_errors
+def ingest(context: Context, paths: tuple[str, ...], input_format: str | None, as_json: bool) -> None:
+    """Ingest tracking events from files ('-' reads stdin)."""
+    formats = [(path, input_format or event_files.guess_format(path)) for path in paths]
+    if any(fmt == "duis" for _, fmt in formats):
+        raise click.UsageError("DUIS messages are not supported by this version; give --format ndjson or csv")
+    total = sum(Path(path).stat().st_size for path, _ in formats if path != "-" and Path(path).is_file())
+    counter = event_files.ByteCounter()
+    with Progress("Ingesting", total=total or None, unit="bytes", quiet=as_json) as progress:
+        summary = ingest_events(
+            context.store,
+            _raw_events(formats, counter),
+            context.ingest_options(),
+            on_batch=lambda _batch: progress.update_to(counter.consumed),
+        )
+    _print_ingest_summary(summary, as_json)
+    sys.exit(EXIT_SOME_REJECTED if summary.rejected else 0)
+
+
+def _raw_events(formats: list[tuple[str, str]], counter: event_files.ByteCounter) -> Iterator[RawEvent]:
+    for path, fmt in formats:
+        stream, name = event_files.open_input(path)
+        try:
+            reader = event_files.read_csv if fmt == "csv" else event_files.read_ndjson
+            yield from reader(stream, name, counter)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+
+def _print_ingest_summary(summary: IngestSummary, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary.as_json()))
+        return
+    click.echo(f"accepted {summary.accepted}, duplicates {summary.duplicates}, rejected {summary.rejected}")
+    for source, error in summary.errors[:20]:
+        click.echo(f"  {source}: {error}")
+    if summary.rejected > 20:
+        click.echo(f"  … and {summary.rejected - 20} more: see `fdtrack rejects list`")
+
+
+@main.command(name="lookup")
+@click.option("--request", "request_id", help="Service Request ID")
+@click.option("--device", "device_id", help="Device ID")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@pass_context
+@reports_errors
+def lookup_command(context: Context, request_id: str | None, device_id: str | None, output: str) -> None:
+    """Look up distribution records of all parties by request or by device."""
+    if (request_id is None) == (device_id is None):
+        raise click.UsageError("give exactly one of --request or --device")
+    viewer = lookup.Viewer.everyone("operator")
+    retention = context.settings.retention
+    if request_id is not None:
+        records: Iterator[lookup.DistributionRecordView] = lookup.iter_records_by_request(
+            context.store, viewer, request_id, retention
+        )
+    else:
+        records = iter(lookup.records_by_device(context.store, viewer, device_id or "", retention))
+    if output == "csv":
+        for chunk in csv_chunks(records):
+            click.echo(chunk, nl=False)
+    elif output == "json":
+        click.echo(json.dumps({"records": [record_json(r) for r in records], "next_cursor": None}, indent=2))
+    else:
+        _print_table(records)
+
+
+def _print_table(records: Iterator[lookup.DistributionRecordView]) -> None:
+    table = Table(show_lines=False)
+    for column in ("Service Request ID", "Device ID", "Type", "Firmware", "Current Status", "Reason", "Updated (UTC)", "Completion"):
+        table.add_column(column)
+    for record in records:
+        table.add_row(
+            record.service_request_id,
+            record.device_id,
+            record.device_type or "",
+            record.firmware_version or "",
+            record.current_status.value,
+            record.current_status_reason,
+            format_rfc3339(record.current_status_updated_at),
+            record.completion_status.value,
+        )
+    Console(highlight=False, width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+@main.command()
+@click.argument("device_id")
+@click.option("--reason", required=True, help="Why the device is reset (1-512 characters).")
+@click.option("--operator", required=True, help="Who resets it (recorded in the audit log).")
+@click.option("--request", "request_id", help="Reset the record of this Service Request ID.")
+@pass_context
+@reports_errors
+def reset(context: Context, device_id: str, reason: str, operator: str, request_id: str | None) -> None:
+    """Reset by DCC: mark a device's In Progress record as reset so the User can re-send."""
+    outcome = reset_device(context.store, device_id, reason, operator, request_id)
+    click.echo(
+        f"Reset device {outcome.device_id} in request {outcome.service_request_id} "
+        f"(was {outcome.replaced_status.value}) at {format_rfc3339(outcome.reset_at)}"
+    )
+
+
+@main.command()
+@click.option("--as-of", help="Apply retention as at this RFC 3339 time (default: now).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@reports_errors
+def purge(context: Context, as_of: str | None, as_json: bool) -> None:
+    """Delete records whose retention period has passed."""
+    moment = parse_rfc3339(as_of, "--as-of") if as_of else datetime.now(UTC)
+    retention = context.settings.retention
+    expired = purge_service.count_expired(context.store, retention, moment)
+    with Progress("Purging", total=expired or None, unit="records", quiet=as_json) as progress:
+        deleted = purge_service.purge(context.store, retention, moment, "cli", on_progress=progress.advance)
+    click.echo(json.dumps({"deleted": deleted}) if as_json else f"deleted {deleted} records")
+
+
+@main.group()
+def rejects() -> None:
+    """Rejected events: list them, re-submit them."""
+
+
+@rejects.command(name="list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved rejections.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@reports_errors
+def rejects_list(context: Context, include_resolved: bool, limit: int, as_json: bool) -> None:
+    """List kept rejected events, oldest first."""
+    kept = rejects_service.list_rejections(context.store, include_resolved=include_resolved, limit=limit)
+    if as_json:
+        rows = [
+            {
+                "id": s.rejection_id,
+                "source": s.rejection.source,
+                "format": s.rejection.format,
+                "reason": s.rejection.reason,
+                "raw": s.rejection.raw,
+                "first_received_at": format_rfc3339(s.first_received_at),
+                "last_received_at": format_rfc3339(s.last_received_at),
+                "resolved_at": format_rfc3339(s.resolved_at) if s.resolved_at else None,
+            }
+            for s in kept
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for s in kept:
+        state = f" (resolved {format_rfc3339(s.resolved_at)})" if s.resolved_at else ""
+        click.echo(f"#{s.rejection_id} {s.rejection.source}: {s.rejection.reason}{state}")
+        click.echo(f"    {s.rejection.raw[:200]!r}")
+    if not kept:
+        click.echo("no rejected events")
+
+
+@rejects.command(name="resubmit")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Re-submit every unresolved rejection.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@reports_errors
+def rejects_resubmit(context: Context, ids: tuple[int, ...], everything: bool, as_json: bool) -> None:
+    """Re-submit kept rejections through ingestion; those that now pass are resolved."""
+    if not ids and not everything:
+        raise click.UsageError("name rejection ids or give --all")
+    outcome = rejects_service.resubmit(context.store, _reread, context.ingest_options(), ids or None)
+    if as_json:
+        click.echo(json.dumps({**outcome.ingest.as_json(), "resolved": outcome.resolved}))
+    else:
+        _print_ingest_summary(outcome.ingest, as_json=False)
+        click.echo(f"resolved {outcome.resolved} rejections")
+    sys.exit(EXIT_SOME_REJECTED if outcome.ingest.rejected else 0)
+
+
+def _reread(stored: rejects_service.StoredRejection, source: str) -> Iterator[RawEvent]:
+    raw = stored.rejection.raw
+    if stored.rejection.format == "csv":
+        yield from event_files.parse_csv_document(raw, source)
+    else:
+        yield event_files.parse_ndjson_line(raw, source)
+
+
+@main.command()
+@click.option("--output", "-o", default="-", show_default=True, help="NDJSON file to write ('-' is stdout).")
+@click.option("--requests", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--max-devices", type=click.IntRange(1, 50_000), default=50_000, show_default=True)
+@click.option("--devices-per-request", type=click.IntRange(1, 50_000), help="Fixed request size.")
+@click.option("--records", type=click.IntRange(1), help="Stop after this many device records.")
+@click.option("--large-request", "large_requests", type=click.IntRange(1, 50_000), multiple=True, help="Add a request of this size.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--end", help="Latest event time, RFC 3339 (default: now).")
+@click.option("--days", type=click.FloatRange(0.01), default=7.0, show_default=True, help="Span of request start times.")
+@click.option("--failure-scale", type=click.FloatRange(0), default=1.0, show_default=True, help="0: nothing fails.")
+@click.option("--duplicate-rate", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--late-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True)
+@click.option("--unattached-rate", type=click.FloatRange(0, 1), default=0.3, show_default=True)
+@click.option("--stuck-rate", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--complete", is_flag=True, help="Run every device through all stages, ignoring --end.")
+@click.option("--originator", "originators", multiple=True, help="Originator User ID (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print counts as JSON on stderr when done.")
+@reports_errors
+def simulate(output: str, end: str | None, originators: tuple[str, ...], as_json: bool, **options: Any) -> None:
+    """Write a realistic stream of tracking events as NDJSON."""
+    config = SimulationConfig(
+        end=parse_rfc3339(end, "--end") if end else datetime.now(UTC),
+        originators=originators or SimulationConfig().originators,
+        **options,
+    )
+    simulator = Simulator(config)
+    expected = config.records or None
+    quiet = as_json or output == "-"
+    with _output(output) as stream, Progress("Simulating", total=expected, unit="records", quiet=quiet) as progress:
+        for line in simulator.lines():
+            stream.write(line + "\n")
+            if simulator.events % 10_000 == 0:
+                progress.update_to(simulator.records)
+        progress.update_to(simulator.records)
+    summary = {"records": simulator.records, "events": simulator.events}
+    err.print(json.dumps(summary) if as_json else f"simulated {simulator.records} records, {simulator.events} events")
+
+
+@contextmanager
+def _output(path: str) -> Iterator[Any]:
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with open(path, "w", encoding="utf-8") as stream:
+            yield stream
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,100 @@
+"""The derivation rule (SPEC §5.1): a record's state as a pure function of the set of its events.
+
+The state is an order-independent fold: the current event is a maximum under a total order and
+firmware version / device type come from a minimum, so absorbing events one at a time, in any
+order or batches, yields exactly what `derive_state` gives for the whole set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+
+from fdtrack.domain.events import TrackingEvent
+from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentStatus:
+    """The event that decides a record's Current Status, with what is shown of it."""
+
+    status: ProcessingStatus
+    reason: str
+    occurred_at: datetime
+    event_id: str
+
+    @property
+    def rank(self) -> tuple[int, int, int, datetime, str]:
+        """Total order of §5.1: a reset outranks everything; else stage, outcome, time, event_id."""
+        if self.status is ProcessingStatus.RESET_BY_DCC:
+            return (1, 0, 0, self.occurred_at, self.event_id)
+        stage, outcome = self.status.stage, self.status.outcome
+        assert stage is not None and outcome is not None  # only Reset by DCC has neither
+        return (0, int(stage), int(outcome), self.occurred_at, self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class EarliestValue:
+    """A record attribute taken from the earliest event carrying one (firmware version, device type)."""
+
+    value: str
+    occurred_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    """Everything about a distribution record that follows from its events."""
+
+    current: CurrentStatus
+    started_at: datetime
+    firmware_version: EarliestValue | None = None
+    device_type: EarliestValue | None = None
+
+    @property
+    def completion(self) -> CompletionStatus:
+        return self.current.status.completion
+
+    @property
+    def is_reset(self) -> bool:
+        return self.current.status is ProcessingStatus.RESET_BY_DCC
+
+
+def absorb(state: RecordState | None, event: TrackingEvent) -> RecordState:
+    """Fold one more event into a record's state (commutative and idempotent)."""
+    candidate = CurrentStatus(event.status, event.reason, event.occurred_at, event.event_id)
+    firmware = _earliest_value(event.firmware_version, event)
+    device_type = _earliest_value(event.device_type.value if event.device_type else None, event)
+    if state is None:
+        return RecordState(candidate, event.occurred_at, firmware, device_type)
+    return RecordState(
+        current=max(state.current, candidate, key=lambda current: current.rank),
+        started_at=min(state.started_at, event.occurred_at),
+        firmware_version=_earlier(state.firmware_version, firmware),
+        device_type=_earlier(state.device_type, device_type),
+    )
+
+
+def derive_state(events: Iterable[TrackingEvent]) -> RecordState:
+    """The state of a record with exactly these events; raises ValueError for no events."""
+    state = reduce(absorb, events, None)
+    if state is None:
+        raise ValueError("a distribution record has at least one event")
+    return state
+
+
+def history_order(event: TrackingEvent) -> tuple[datetime, str]:
+    """History is ordered by occurred_at, then event_id (§5.1 rule 5)."""
+    return (event.occurred_at, event.event_id)
+
+
+def _earliest_value(value: str | None, event: TrackingEvent) -> EarliestValue | None:
+    return None if value is None else EarliestValue(value, event.occurred_at, event.event_id)
+
+
+def _earlier(left: EarliestValue | None, right: EarliestValue | None) -> EarliestValue | None:
+    if left is None or right is None:
+        return left or right
+    return min(left, right, key=lambda earliest: (earliest.occurred_at, earliest.event_id))

@@ -1,0 +1,24 @@
+"""The one hierarchy of domain errors; entry points map these to HTTP or CLI output in one place."""
+
+from __future__ import annotations
+
+
+class FdtrackError(Exception):
+    """Base of every error fdtrack reports to a person or a client."""
+
+
+class InvalidInput(FdtrackError):
+    """A value given by a user or an upstream system is malformed; names the field and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class NothingToReset(FdtrackError):
+    """Reset by DCC found no In Progress record to reset."""
+
+
+class RecordsNotFound(FdtrackError):
+    """No visible records match a look-up (identical whether absent or not permitted)."""

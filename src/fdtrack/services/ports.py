@@ -1,0 +1,146 @@
+"""Ports the use cases need from storage, declared as Protocols that adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from fdtrack.domain.derivation import RecordState
+from fdtrack.domain.events import TrackingEvent
+from fdtrack.domain.identifiers import ServiceRequestId
+
+RecordKey = tuple[str, str]  # (canonical Service Request ID, Device ID)
+
+
+class RetryBatch(Exception):
+    """Another writer got there first (a record or event appeared concurrently); redo the batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A distribution record as stored: its identity, derived state and newest receipt."""
+
+    record_id: int
+    request_id: ServiceRequestId
+    device_id: str
+    state: RecordState
+    last_received_at: datetime
+
+    @property
+    def key(self) -> RecordKey:
+        return (str(self.request_id), self.device_id)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record to create, with the state of its first events."""
+
+    request_id: ServiceRequestId
+    device_id: str
+    state: RecordState
+    last_received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An accepted event as kept in a record's history."""
+
+    event: TrackingEvent
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An event fdtrack refused, kept so an operator can see and re-submit it."""
+
+    source: str
+    format: str
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRejection:
+    """A kept rejection with its identity and bookkeeping."""
+
+    rejection_id: int
+    rejection: Rejection
+    first_received_at: datetime
+    last_received_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the append-only audit log."""
+
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, object]
+
+
+class WriteTransaction(Protocol):
+    """One atomic unit of writes; concurrent writers are serialised per record by the adapter."""
+
+    def stored_digests(self, event_ids: Collection[str]) -> dict[str, bytes]: ...
+
+    def lock_records(self, keys: Collection[RecordKey]) -> dict[RecordKey, StoredRecord]: ...
+
+    def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]: ...
+
+    def insert_records(self, records: Sequence[NewRecord]) -> dict[RecordKey, int]: ...
+
+    def insert_events(
+        self, events: Sequence[tuple[int, TrackingEvent, bytes]], received_at: datetime
+    ) -> int: ...
+
+    def update_records(self, records: Sequence[StoredRecord]) -> None: ...
+
+    def add_rejections(self, rejections: Sequence[Rejection], received_at: datetime) -> None: ...
+
+    def resolve_rejections(self, rejection_ids: Collection[int], resolved_at: datetime) -> None: ...
+
+    def delete_expired(self, cutoff: datetime, limit: int) -> int: ...
+
+    def append_audit(self, entry: AuditEntry, at: datetime) -> None: ...
+
+
+class ReadTransaction(Protocol):
+    """Consistent reads for look-ups."""
+
+    def records_by_request(
+        self,
+        request_id: ServiceRequestId,
+        originators: frozenset[str] | None,
+        after_device_id: str | None,
+        limit: int | None,
+        completion: str | None = None,
+    ) -> list[StoredRecord]: ...
+
+    def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]: ...
+
+    def histories(self, record_ids: Collection[int]) -> dict[int, list[StoredEvent]]: ...
+
+    def request_summary(
+        self, request_id: ServiceRequestId, originators: frozenset[str] | None
+    ) -> dict[tuple[str, str], int]: ...
+
+    def request_firmware_versions(self, request_id: ServiceRequestId) -> dict[str | None, int]: ...
+
+    def count_expired(self, cutoff: datetime) -> int: ...
+
+    def rejections(self, *, include_resolved: bool, limit: int | None, ids: Collection[int] | None) -> list[StoredRejection]: ...
+
+    def iter_rejections(self, *, ids: Collection[int] | None) -> Iterator[StoredRejection]: ...
+
+
+class Store(Protocol):
+    """Where distribution records live; hands out transactions."""
+
+    def write(self) -> AbstractContextManager[WriteTransaction]: ...
+
+    def read(self) -> AbstractContextManager[ReadTransaction]: ...

@@ -1,0 +1,42 @@
+"""Retention use case (SPEC §6): delete expired records in short transactions and audit the purge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fdtrack.domain.retention import RetentionPolicy
+from fdtrack.services.ports import AuditEntry, Store
+
+PURGE_BATCH = 5_000  # records per transaction: short enough that look-ups never wait long
+
+
+def count_expired(store: Store, retention: RetentionPolicy, as_of: datetime) -> int:
+    with store.read() as tx:
+        return tx.count_expired(retention.cutoff(as_of))
+
+
+def purge(
+    store: Store,
+    retention: RetentionPolicy,
+    as_of: datetime,
+    actor: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Delete every record expired at `as_of`; returns how many were deleted."""
+    cutoff = retention.cutoff(as_of)
+    deleted = 0
+    while True:
+        with store.write() as tx:
+            count = tx.delete_expired(cutoff, PURGE_BATCH)
+        deleted += count
+        if on_progress is not None and count:
+            on_progress(count)
+        if count < PURGE_BATCH:
+            break
+    with store.write() as tx:
+        tx.append_audit(
+            AuditEntry(actor, "purge", f"records last received before {cutoff.isoformat()}", {"deleted": deleted}),
+            as_of,
+        )
+    return deleted

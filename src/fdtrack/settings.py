@@ -1,0 +1,39 @@
+"""Typed settings read from FDTRACK_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fdtrack.adapters.db.engine import DEFAULT_DATABASE_URL
+from fdtrack.domain.device_types import DeviceType, parse_tracked_set
+from fdtrack.domain.errors import InvalidInput
+from fdtrack.domain.retention import DEFAULT_RETENTION_DAYS, RetentionPolicy
+
+
+class Settings(BaseSettings):
+    """What an operator configures; every field has a FDTRACK_ variable of the same name."""
+
+    model_config = SettingsConfigDict(env_prefix="FDTRACK_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
+    tracked_device_types: str = "ESME,GSME,PPMID,HCALCS"
+    ingest_batch_size: int = Field(default=5_000, ge=1, le=50_000)
+
+    @field_validator("tracked_device_types")
+    @classmethod
+    def _known_types(cls, value: str) -> str:
+        try:
+            parse_tracked_set(value)
+        except InvalidInput as error:
+            raise ValueError(error.problem) from None
+        return value
+
+    @property
+    def tracked(self) -> frozenset[DeviceType]:
+        return parse_tracked_set(self.tracked_device_types)
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(self.retention_days)

@@ -1,0 +1,104 @@
+"""Shared fixtures: a migrated store on SQLite and on PostgreSQL for every storage test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from fdtrack.adapters.db.engine import make_engine
+from fdtrack.adapters.db.migrate import upgrade
+from fdtrack.adapters.db.schema import metadata
+from fdtrack.adapters.db.store import SqlStore
+
+PG_BASE_URL = os.environ.get("FDTRACK_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgresql_available() -> str | None:
+    """None when the test server answers, else why not."""
+    engine = make_engine(PG_BASE_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        return str(error.orig).strip().splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+def require_postgresql() -> None:
+    """Skip with a visible reason outside CI; in CI a missing PostgreSQL is a failure."""
+    problem = postgresql_available()
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is mandatory in CI and is not reachable at {PG_BASE_URL}: {problem}")
+    pytest.skip(f"PostgreSQL not reachable at {PG_BASE_URL} ({problem}); these tests run in CI")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, copied for each test (migrating once keeps tests cheap)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_schema_url() -> Iterator[str]:
+    """A private schema in the test database, migrated once per session and dropped afterwards."""
+    require_postgresql()
+    schema = f"fdtrack_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_BASE_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_BASE_URL else "?"
+    url = f"{PG_BASE_URL}{separator}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def sqlite_url(tmp_path: Path, template: Path) -> str:
+    path = tmp_path / "fdtrack.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+def empty_postgresql(url: str) -> None:
+    engine = make_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    with engine.begin() as connection:
+        # The audit log refuses DELETE by trigger; TRUNCATE is the administrator's reset between tests.
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """The URL of an empty, migrated database on each backend."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path, sqlite_template)
+    url: str = request.getfixturevalue("postgresql_schema_url")
+    empty_postgresql(url)
+    return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[SqlStore]:
+    opened = SqlStore.open(database_url)
+    yield opened
+    opened.dispose()
