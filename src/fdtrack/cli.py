@@ -22,8 +22,12 @@ from fdtrack.adapters.json_export import record_json
 from fdtrack.cli_progress import Progress
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, RecordsNotFound
 from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
-from fdtrack.services import lookup, purge as purge_service, rejects as rejects_service
-from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent, ingest as ingest_events
+from fdtrack.services import lookup
+from fdtrack.services import purge as purge_service
+from fdtrack.services import rejects as rejects_service
+from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent
+from fdtrack.services.ingest import ingest as ingest_events
+from fdtrack.services.ports import StoredRejection
 from fdtrack.services.reset import reset_device
 from fdtrack.settings import Settings
 from fdtrack.simulator import SimulationConfig, Simulator
@@ -88,7 +92,11 @@ def reports_errors(command: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="FDTRACK_DATABASE_URL", help="sqlite:///path or postgresql://… (default sqlite:///fdtrack.db)")
+@click.option(
+    "--database-url",
+    envvar="FDTRACK_DATABASE_URL",
+    help="sqlite:///path or postgresql://… (default sqlite:///fdtrack.db)",
+)
 @click.version_option(package_name="fdtrack")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -98,7 +106,9 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "input_format", type=click.Choice(event_files.FORMATS), help="Default: from each file's extension.")
+@click.option(
+    "--format", "input_format", type=click.Choice(event_files.FORMATS), help="Default: from each file's extension."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_context
 @reports_errors
@@ -171,7 +181,16 @@ def lookup_command(context: Context, request_id: str | None, device_id: str | No
 
 def _print_table(records: Iterator[lookup.DistributionRecordView]) -> None:
     table = Table(show_lines=False)
-    for column in ("Service Request ID", "Device ID", "Type", "Firmware", "Current Status", "Reason", "Updated (UTC)", "Completion"):
+    for column in (
+        "Service Request ID",
+        "Device ID",
+        "Type",
+        "Firmware",
+        "Current Status",
+        "Reason",
+        "Updated (UTC)",
+        "Completion",
+    ):
         table.add_column(column)
     for record in records:
         table.add_row(
@@ -275,7 +294,7 @@ def rejects_resubmit(context: Context, ids: tuple[int, ...], everything: bool, a
     sys.exit(EXIT_SOME_REJECTED if outcome.ingest.rejected else 0)
 
 
-def _reread(stored: rejects_service.StoredRejection, source: str) -> Iterator[RawEvent]:
+def _reread(stored: StoredRejection, source: str) -> Iterator[RawEvent]:
     raw = stored.rejection.raw
     if stored.rejection.format == "csv":
         yield from event_files.parse_csv_document(raw, source)
@@ -289,10 +308,18 @@ def _reread(stored: rejects_service.StoredRejection, source: str) -> Iterator[Ra
 @click.option("--max-devices", type=click.IntRange(1, 50_000), default=50_000, show_default=True)
 @click.option("--devices-per-request", type=click.IntRange(1, 50_000), help="Fixed request size.")
 @click.option("--records", type=click.IntRange(1), help="Stop after this many device records.")
-@click.option("--large-request", "large_requests", type=click.IntRange(1, 50_000), multiple=True, help="Add a request of this size.")
+@click.option(
+    "--large-request",
+    "large_requests",
+    type=click.IntRange(1, 50_000),
+    multiple=True,
+    help="Add a request of this size.",
+)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--end", help="Latest event time, RFC 3339 (default: now).")
-@click.option("--days", type=click.FloatRange(0.01), default=7.0, show_default=True, help="Span of request start times.")
+@click.option(
+    "--days", type=click.FloatRange(0.01), default=7.0, show_default=True, help="Span of request start times."
+)
 @click.option("--failure-scale", type=click.FloatRange(0), default=1.0, show_default=True, help="0: nothing fails.")
 @click.option("--duplicate-rate", type=click.FloatRange(0, 1), default=0.01, show_default=True)
 @click.option("--late-rate", type=click.FloatRange(0, 1), default=0.02, show_default=True)
@@ -328,7 +355,7 @@ def _output(path: str) -> Iterator[Any]:
         yield sys.stdout
         sys.stdout.flush()
     else:
-        with open(path, "w", encoding="utf-8") as stream:
+        with Path(path).open("w", encoding="utf-8") as stream:
             yield stream
 
 

@@ -6,7 +6,14 @@ import sys
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.progress import Progress as RichProgress
 
 
@@ -20,8 +27,14 @@ class Progress:
             rate = TransferSpeedColumn() if unit == "bytes" else TextColumn("{task.fields[rate]}")
             count = TextColumn("") if unit == "bytes" else MofNCompleteColumn()
             self._bar = RichProgress(
-                TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), count, rate,
-                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                count,
+                rate,
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self._task = self._bar.add_task(label, total=total, rate="")
 
@@ -30,7 +43,9 @@ class Progress:
             self._bar.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if self._bar is not None:
             self._bar.stop()
 

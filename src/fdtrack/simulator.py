@@ -16,24 +16,46 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from fdtrack.domain.statuses import ProcessingStatus as PS
+from fdtrack.domain.statuses import ProcessingStatus as Status
 from fdtrack.domain.timestamps import format_rfc3339
 
 DCC_TARGET = "90-B3-D5-1F-30-00-00-02"
 DEFAULT_ORIGINATORS = ("90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00", "90-B3-D5-1F-30-03-00-00")
 
 # (success, failure, failure reasons): the five stages in order.
-_STAGES: tuple[tuple[PS, PS, tuple[str, ...]], ...] = (
-    (PS.ACCEPTED_BY_DSP, PS.REJECTED_BY_DSP, (
-        "Device not commissioned", "Other firmware request in progress", "Firmware not applicable to device",
-        "Invalid GBCS version", "Device ID not known to the DCC",
-    )),
-    (PS.APPROVED_FOR_DISTRIBUTION, PS.NOT_ACCEPTED_BY_CSP, ("CSP could not schedule distribution", "No WAN coverage")),
-    (PS.SUCCESSFUL_CH_TRANSFER, PS.FAILED_CH_TRANSFER, ("FileTransferFailure", "Communications Hub unreachable")),
-    (PS.SUCCESSFUL_HAN_TRANSFER, PS.NOT_DELIVERED_AT_HAN, (
-        "FirmwareImageDiscarded", "HardwareVersionMismatch", "FileTransferFailure", "Verification failed (0x8F1C)",
-    )),
-    (PS.FIRMWARE_ACTIVATED, PS.ACTIVATION_FAILED, ("Hash mismatch", "No image held", "Activation failure")),
+_STAGES: tuple[tuple[Status, Status, tuple[str, ...]], ...] = (
+    (
+        Status.ACCEPTED_BY_DSP,
+        Status.REJECTED_BY_DSP,
+        (
+            "Device not commissioned",
+            "Other firmware request in progress",
+            "Firmware not applicable to device",
+            "Invalid GBCS version",
+            "Device ID not known to the DCC",
+        ),
+    ),
+    (
+        Status.APPROVED_FOR_DISTRIBUTION,
+        Status.NOT_ACCEPTED_BY_CSP,
+        ("CSP could not schedule distribution", "No WAN coverage"),
+    ),
+    (
+        Status.SUCCESSFUL_CH_TRANSFER,
+        Status.FAILED_CH_TRANSFER,
+        ("FileTransferFailure", "Communications Hub unreachable"),
+    ),
+    (
+        Status.SUCCESSFUL_HAN_TRANSFER,
+        Status.NOT_DELIVERED_AT_HAN,
+        (
+            "FirmwareImageDiscarded",
+            "HardwareVersionMismatch",
+            "FileTransferFailure",
+            "Verification failed (0x8F1C)",
+        ),
+    ),
+    (Status.FIRMWARE_ACTIVATED, Status.ACTIVATION_FAILED, ("Hash mismatch", "No image held", "Activation failure")),
 )
 _DEFAULT_FAILURE_RATES = (0.03, 0.01, 0.04, 0.05, 0.02)
 # (minimum, maximum) delay after the previous stage, in seconds.
@@ -85,11 +107,10 @@ class Simulator:
         sizes = self._request_sizes()
         starts = sorted(start + timedelta(seconds=self.random.uniform(0, config.days * 86_400)) for _ in sizes)
         pending: list[_Pending] = []
-        for index, (size, requested_at) in enumerate(zip(sizes, starts, strict=True)):
-            if config.records is not None:
-                size = min(size, config.records - self.records)
-                if size <= 0:
-                    break
+        for index, (drawn, requested_at) in enumerate(zip(sizes, starts, strict=True)):
+            size = drawn if config.records is None else min(drawn, config.records - self.records)
+            if size <= 0:
+                break
             # Everything due before this request began can be released: later requests only add later events.
             while pending and pending[0].arrival <= requested_at:
                 yield heapq.heappop(pending).line
@@ -131,7 +152,9 @@ class Simulator:
             self.records += 1
             device_type = "PPMID" if ppmid else rnd.choices(("ESME", "GSME", "HCALCS"), (0.5, 0.44, 0.06))[0]
             device_id = self._next_device_id()
-            yield from self._device_events(index, device_number, request_id, device_id, device_type, firmware_version, requested_at)
+            yield from self._device_events(
+                index, device_number, request_id, device_id, device_type, firmware_version, requested_at
+            )
 
     def _next_device_id(self) -> str:
         self._device_counter = (self._device_counter + self.random.randrange(1, 1 << 16)) % (1 << 64)
@@ -139,8 +162,14 @@ class Simulator:
         return "-".join(digits[i : i + 2] for i in range(0, 16, 2))
 
     def _device_events(
-        self, index: int, device_number: int, request_id: str, device_id: str,
-        device_type: str, firmware_version: str, requested_at: datetime,
+        self,
+        index: int,
+        device_number: int,
+        request_id: str,
+        device_id: str,
+        device_type: str,
+        firmware_version: str,
+        requested_at: datetime,
     ) -> Iterator[tuple[datetime, str]]:
         config, rnd = self.config, self.random
         moment = requested_at
@@ -155,7 +184,9 @@ class Simulator:
                 if config.complete or reset_at <= config.end:
                     fields = {
                         "event_id": f"sim{config.seed}-{index}-{device_number}-reset",
-                        "request_id": request_id, "device_id": device_id, "status": PS.RESET_BY_DCC.value,
+                        "request_id": request_id,
+                        "device_id": device_id,
+                        "status": Status.RESET_BY_DCC.value,
                         "reason": "No response from device for 3 days; reset so the supplier can re-send",
                     }
                     yield from self._emit(fields, reset_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -40,11 +41,9 @@ class ByteCounter:
 def open_input(path: str) -> tuple[BinaryIO, str]:
     """Open a path ('-' is stdin) for binary reading, with the name used in error sources."""
     if path == "-":
-        import sys
-
         return sys.stdin.buffer, "stdin"
     try:
-        return open(path, "rb"), path  # noqa: SIM115 - the caller owns and closes the stream
+        return Path(path).open("rb"), path
     except OSError as error:
         raise UnreadableInput(f"{path}: {error.strerror or error}") from None
 
@@ -56,12 +55,19 @@ def read_ndjson(stream: BinaryIO, name: str, counter: ByteCounter | None = None)
             continue
         source = f"{name}:{number}"
         if len(line) > MAX_LINE_BYTES:
-            yield RawEvent(source, "ndjson", _text(line[:1024]) + "…", read_error=f"line is longer than {MAX_LINE_BYTES} bytes")
+            yield RawEvent(
+                source, "ndjson", _text(line[:1024]) + "…", read_error=f"line is longer than {MAX_LINE_BYTES} bytes"
+            )
             continue
         try:
             text = line.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as error:
-            yield RawEvent(source, "ndjson", _text(line).rstrip("\r\n"), read_error=f"line is not valid UTF-8 ({error.reason} at byte {error.start})")
+            yield RawEvent(
+                source,
+                "ndjson",
+                _text(line).rstrip("\r\n"),
+                read_error=f"line is not valid UTF-8 ({error.reason} at byte {error.start})",
+            )
             continue
         yield parse_ndjson_line(text, source)
 
@@ -80,7 +86,8 @@ def parse_ndjson_line(text: str, source: str) -> RawEvent:
 
 def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) -> Iterator[RawEvent]:
     """One RawEvent per CSV row, with a header row naming the fields; each raw keeps its header."""
-    text = io.TextIOWrapper(_CountingReader(stream, counter), encoding="utf-8", errors="surrogateescape", newline="")
+    buffered = io.BufferedReader(_CountingReader(stream, counter))
+    text = io.TextIOWrapper(buffered, encoding="utf-8", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader)

@@ -31,7 +31,9 @@ class CurrentStatus:
         if self.status is ProcessingStatus.RESET_BY_DCC:
             return (1, 0, 0, self.occurred_at, self.event_id)
         stage, outcome = self.status.stage, self.status.outcome
-        assert stage is not None and outcome is not None  # only Reset by DCC has neither
+        # Only Reset by DCC has neither a stage nor an outcome.
+        assert stage is not None
+        assert outcome is not None
         return (0, int(stage), int(outcome), self.occurred_at, self.event_id)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from fdtrack.domain.errors import InvalidInput
 
 
-class DeviceType(str, Enum):
+class DeviceType(StrEnum):
     """A device type fdtrack can track."""
 
     ESME = "ESME"

@@ -37,7 +37,13 @@ class TrackingEvent:
     def content_digest(self) -> bytes:
         """SHA-256 of the canonical content; two events with one event_id are duplicates iff it matches."""
         return content_digest(
-            self.request_id, self.device_id, self.status, self.occurred_at, self.reason, self.firmware_version, self.device_type
+            self.request_id,
+            self.device_id,
+            self.status,
+            self.occurred_at,
+            self.reason,
+            self.firmware_version,
+            self.device_type,
         )
 
     def attached_to(self, request_id: ServiceRequestId) -> TrackingEvent:
@@ -106,7 +112,9 @@ def _optional_request_id(value: object, status: ProcessingStatus) -> ServiceRequ
     if _absent(value) or (isinstance(value, str) and not value.strip()):
         if status.may_omit_request:
             return None
-        raise InvalidInput("request_id", f"is required for status {status.value!r} (only HAN and activation events may omit it)")
+        raise InvalidInput(
+            "request_id", f"is required for status {status.value!r} (only HAN and activation events may omit it)"
+        )
     return parse_service_request_id(value)
 
 

@@ -13,8 +13,7 @@ MAX_COUNTER = 2**64 - 1
 
 EUI64_FORM = "16 hex digits, as 8 pairs joined by '-' or without separators, e.g. 00-DB-12-34-56-78-90-A0"
 REQUEST_ID_FORM = (
-    "<originator EUI-64>:<target EUI-64>:<counter>, "
-    "e.g. 90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
+    "<originator EUI-64>:<target EUI-64>:<counter>, e.g. 90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
 )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 from fdtrack.domain.errors import InvalidInput
 
 
-class CompletionStatus(str, Enum):
+class CompletionStatus(StrEnum):
     """The overall outcome of a distribution record."""
 
     IN_PROGRESS = "In Progress"
@@ -45,7 +45,7 @@ class _Definition:
     colour: str
 
 
-class ProcessingStatus(str, Enum):
+class ProcessingStatus(StrEnum):
     """The stage a device has reached; values are the exact names shown to users."""
 
     REJECTED_BY_DSP = "Rejected by DSP"

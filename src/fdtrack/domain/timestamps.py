@@ -22,7 +22,9 @@ def parse_rfc3339(text: object, field: str) -> datetime:
     if match is None:
         raise InvalidInput(field, f"{text.strip()[:40]!r} is not {RFC3339_FORM}")
     if match["offset"] is None:
-        raise InvalidInput(field, f"{text.strip()[:40]!r} has no offset; naive times are invalid, expected {RFC3339_FORM}")
+        raise InvalidInput(
+            field, f"{text.strip()[:40]!r} has no offset; naive times are invalid, expected {RFC3339_FORM}"
+        )
     offset = "+00:00" if match["offset"] in "Zz" else match["offset"]
     # Python keeps microseconds; finer digits are dropped rather than rounded so no value moves forward.
     fraction = (match["fraction"] or "0")[:6].ljust(6, "0")

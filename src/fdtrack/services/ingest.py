@@ -140,7 +140,9 @@ def _store_batch(
         if event.request_id is None:
             chosen = correlation.in_progress_record(event.device_id)
             if chosen is None:
-                rejections.append(_rejection(candidate, f"no firmware distribution in progress for device {event.device_id}"))
+                rejections.append(
+                    _rejection(candidate, f"no firmware distribution in progress for device {event.device_id}")
+                )
                 continue
             event = event.attached_to(chosen)
         key = (str(event.request_id), event.device_id)
@@ -149,9 +151,7 @@ def _store_batch(
 
     new_ids = tx.insert_records(correlation.new_records())
     record_ids = {key: record.record_id for key, record in correlation.existing.items()} | new_ids
-    rows = sorted(
-        ((record_ids[key], c.event, c.digest) for key, c in attached), key=lambda row: row[1].event_id
-    )
+    rows = sorted(((record_ids[key], c.event, c.digest) for key, c in attached), key=lambda row: row[1].event_id)
     if tx.insert_events(rows, now) != len(rows):
         raise RetryBatch("an event of this batch was stored concurrently")
     tx.update_records(correlation.changed_records())
@@ -234,4 +234,3 @@ class _Correlation:
             for key, record in self.existing.items()
             if key in self.touched
         ]
-

@@ -161,7 +161,9 @@ def decode_cursor(cursor: str) -> str:
     return device_id
 
 
-def _views(tx: ReadTransaction, records: list[StoredRecord], retention: RetentionPolicy) -> list[DistributionRecordView]:
+def _views(
+    tx: ReadTransaction, records: list[StoredRecord], retention: RetentionPolicy
+) -> list[DistributionRecordView]:
     histories = tx.histories([record.record_id for record in records])
     return [_view(record, histories[record.record_id], retention) for record in records]
 

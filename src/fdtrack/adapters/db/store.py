@@ -115,7 +115,9 @@ def _record_from_row(row: Row[Any]) -> StoredRecord:
         else None
     )
     device_type = (
-        EarliestValue(row.device_type, row.device_type_at, row.device_type_event_id) if row.device_type is not None else None
+        EarliestValue(row.device_type, row.device_type_at, row.device_type_event_id)
+        if row.device_type is not None
+        else None
     )
     state = RecordState(
         current=CurrentStatus(
@@ -206,7 +208,9 @@ class SqlWriteTransaction:
             }
             for record_id, event, digest in events
         ]
-        statement = _insert(self.connection, _E).on_conflict_do_nothing(index_elements=["event_id"]).returning(_E.c.event_id)
+        statement = (
+            _insert(self.connection, _E).on_conflict_do_nothing(index_elements=["event_id"]).returning(_E.c.event_id)
+        )
         inserted = 0
         for chunk in _chunks(rows):
             inserted += len(self.connection.execute(statement, list(chunk)).all())
@@ -316,9 +320,7 @@ class SqlReadTransaction:
         requests = {
             row.id: parse_service_request_id(row.service_request_id)
             for chunk in _chunks(sorted(record_ids))
-            for row in self.connection.execute(
-                select(_R.c.id, _R.c.service_request_id).where(_R.c.id.in_(chunk))
-            )
+            for row in self.connection.execute(select(_R.c.id, _R.c.service_request_id).where(_R.c.id.in_(chunk)))
         }
         for chunk in _chunks(sorted(record_ids)):
             query = (
