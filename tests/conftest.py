@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,10 +53,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgresql_schema_url() -> Iterator[str]:
-    """A private schema in the test database, migrated once per session and dropped afterwards."""
-    require_postgresql()
+def create_postgresql_schema() -> tuple[str, Callable[[], None]]:
+    """A private, migrated schema in the test database: its URL and how to drop it."""
     schema = f"fdtrack_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_BASE_URL)
     with admin.begin() as connection:
@@ -66,10 +64,22 @@ def postgresql_schema_url() -> Iterator[str]:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(scope="session")
+def postgresql_schema_url() -> Iterator[str]:
+    """One schema per session, emptied before each test."""
+    require_postgresql()
+    url, drop = create_postgresql_schema()
     yield url
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    drop()
 
 
 def sqlite_url(tmp_path: Path, template: Path) -> str:
@@ -102,3 +112,45 @@ def store(database_url: str) -> Iterator[SqlStore]:
     opened = SqlStore.open(database_url)
     yield opened
     opened.dispose()
+
+
+Snapshot = dict[tuple[str, str], tuple[object, ...]]
+
+
+def database_snapshot(url: str) -> Snapshot:
+    """Every record's derived state and its events, without receipt times (which differ run to run)."""
+    engine = make_engine(url)
+    records = metadata.tables["distribution_records"]
+    events = metadata.tables["status_events"]
+    state_columns = [c for c in records.c if c.name not in ("id", "last_received_at")]
+    snapshot: Snapshot = {}
+    with engine.connect() as connection:
+        histories: dict[int, list[tuple[object, ...]]] = {}
+        for row in connection.execute(sa.select(events).order_by(events.c.event_id)):
+            histories.setdefault(row.record_id, []).append(
+                (row.event_id, row.status, row.occurred_at, row.reason, row.firmware_version, row.device_type)
+            )
+        for row in connection.execute(sa.select(records.c.id, *state_columns)):
+            key = (row.service_request_id, row.device_id)
+            snapshot[key] = (*row[1:], tuple(histories.get(row.id, ())))
+    engine.dispose()
+    return snapshot
+
+
+@pytest.fixture
+def fresh_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, sqlite_template: Path
+) -> Callable[[], str]:
+    """A factory of further empty databases on the same backend as `database_url` (for comparisons)."""
+    counter = iter(range(1_000_000))
+
+    def make() -> str:
+        if database_url.startswith("sqlite"):
+            folder = tmp_path / f"extra{next(counter)}"
+            folder.mkdir()
+            return sqlite_url(folder, sqlite_template)
+        url, drop = create_postgresql_schema()
+        request.addfinalizer(drop)
+        return url
+
+    return make

@@ -61,6 +61,10 @@ class Context:
                 raise click.UsageError(str(error)) from None
         return self._store
 
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(tracked=self.settings.tracked, batch_size=self.settings.ingest_batch_size)
 
@@ -102,6 +106,7 @@ def reports_errors(command: F) -> F:
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Firmware Distribution Tracking for GB smart metering."""
     ctx.obj = Context(database_url)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()
