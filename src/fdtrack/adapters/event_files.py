@@ -76,18 +76,24 @@ def parse_ndjson_line(text: str, source: str) -> RawEvent:
     """Parse one NDJSON line; a line that is not one JSON object becomes a RawEvent with the reason."""
     try:
         fields = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
-        problem = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+    except (ValueError, RecursionError) as error:
+        # Besides JSONDecodeError, json raises a plain ValueError for an integer of thousands of digits.
+        problem = error.msg if isinstance(error, json.JSONDecodeError) else _json_problem(error)
         return RawEvent(source, "ndjson", text, read_error=f"line is not valid JSON ({problem})")
     if not isinstance(fields, dict):
         return RawEvent(source, "ndjson", text, read_error="line is not a JSON object")
     return RawEvent(source, "ndjson", text, fields=fields)
 
 
+def _json_problem(error: ValueError | RecursionError) -> str:
+    return "nested too deeply" if isinstance(error, RecursionError) else "a number is too long"
+
+
 def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) -> Iterator[RawEvent]:
     """One RawEvent per CSV row, with a header row naming the fields; each raw keeps its header."""
     buffered = io.BufferedReader(_CountingReader(stream, counter))
-    text = io.TextIOWrapper(buffered, encoding="utf-8", errors="surrogateescape", newline="")
+    # utf-8-sig drops a byte order mark before the csv module sees it, so a quoted first column still parses.
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader)
@@ -96,6 +102,8 @@ def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) ->
     except csv.Error as error:
         raise UnreadableInput(f"{name}: the CSV header cannot be read ({error})") from None
     header = [column.strip().lstrip("\ufeff").strip() for column in header]
+    if any(_has_bad_bytes(column) for column in header):
+        raise UnreadableInput(f"{name}: the CSV header is not valid UTF-8")
     if "device_id" not in header or "status" not in header:
         raise UnreadableInput(f"{name}: the CSV header must name the event fields (device_id, status, occurred_at, …)")
     header_line = _csv_line(header)
@@ -128,7 +136,11 @@ def csv_row_event(header: list[str], row: list[str], header_line: str, source: s
 
 def parse_csv_document(text: str, source: str) -> Iterator[RawEvent]:
     """Re-read a kept CSV rejection (header plus one row)."""
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        yield RawEvent(source, "csv", text, read_error=f"row cannot be read as CSV ({error})")
+        return
     if len(rows) < 2:
         yield RawEvent(source, "csv", text, read_error="row cannot be read as CSV")
         return
@@ -139,8 +151,9 @@ def parse_csv_document(text: str, source: str) -> Iterator[RawEvent]:
 
 def _csv_line(cells: list[str]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(cells)
-    return out.getvalue()
+    # With "\r\n" as terminator the writer quotes a cell holding a lone "\r" too, so the row reads back whole.
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue().removesuffix("\r\n") + "\n"
 
 
 def _has_bad_bytes(cell: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,7 +70,7 @@ def content_digest(
     firmware_version: str | None,
     device_type: DeviceType | None,
 ) -> bytes:
-    """Hash the canonical values, separated by a unit separator so no two contents collide by concatenation."""
+    """Hash the canonical values, encoded as a JSON array so no two different contents share an encoding."""
     parts = (
         str(request_id) if request_id else "",
         device_id,
@@ -79,7 +80,7 @@ def content_digest(
         firmware_version or "",
         device_type.value if device_type else "",
     )
-    return hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).digest()
 
 
 def validate_event(
@@ -89,6 +90,16 @@ def validate_event(
     tracked: frozenset[DeviceType] = ALL_TRACKED,
 ) -> TrackingEvent:
     """Turn one raw event (as read from JSON or CSV) into a TrackingEvent or raise InvalidInput."""
+    return validate_event_with_digest(raw, now=now, tracked=tracked)[0]
+
+
+def validate_event_with_digest(
+    raw: Mapping[str, object],
+    *,
+    now: datetime,
+    tracked: frozenset[DeviceType] = ALL_TRACKED,
+) -> tuple[TrackingEvent, bytes]:
+    """Validate an event and return its content digest too, so ingestion hashes each event once."""
     status = ProcessingStatus.parse(raw.get("status"))
     device_id = parse_device_id(raw.get("device_id"))
     request_id = _optional_request_id(raw.get("request_id"), status)
@@ -101,7 +112,8 @@ def validate_event(
     device_type = None if _absent(device_type_raw) else parse_device_type(device_type_raw, tracked)
     digest = content_digest(request_id, device_id, status, occurred_at, reason, firmware_version, device_type)
     event_id = _event_id(raw.get("event_id")) or digest.hex()
-    return TrackingEvent(event_id, request_id, device_id, status, occurred_at, reason, firmware_version, device_type)
+    event = TrackingEvent(event_id, request_id, device_id, status, occurred_at, reason, firmware_version, device_type)
+    return event, digest
 
 
 def _absent(value: object) -> bool:
@@ -123,6 +135,9 @@ def _optional_text(value: object, field: str, limit: int, *, allow_empty: bool =
         return None
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a text value")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        # JSON can carry a lone surrogate ("\ud800"); it is not text and could be neither hashed nor stored.
+        raise InvalidInput(field, "is not valid Unicode text")
     if value == "" and not allow_empty:
         return None
     if len(value) > limit:

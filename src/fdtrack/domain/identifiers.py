@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fdtrack.domain.errors import InvalidInput
 
 _EUI64 = re.compile(r"[0-9A-Fa-f]{16}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}")
+_CANONICAL_EUI64 = re.compile(r"[0-9A-F]{2}(?:-[0-9A-F]{2}){7}")
 _COUNTER = re.compile(r"[0-9]+")
 MAX_COUNTER = 2**64 - 1
 
@@ -19,6 +21,8 @@ REQUEST_ID_FORM = (
 
 def canonical_eui64(text: str) -> str | None:
     """Return the canonical EUI-64 (upper case, pairs joined by '-'), or None when malformed."""
+    if _CANONICAL_EUI64.fullmatch(text):
+        return text  # already canonical: the common case on the ingestion hot path
     candidate = text.strip()
     if not _EUI64.fullmatch(candidate):
         return None
@@ -49,11 +53,23 @@ class ServiceRequestId:
     def __str__(self) -> str:
         return f"{self.originator}:{self.target}:{self.counter}"
 
+    @classmethod
+    def from_canonical(cls, text: str) -> ServiceRequestId:
+        """Rebuild from a canonical form fdtrack itself stored (no re-validation)."""
+        originator, target, counter = text.split(":")
+        return cls(originator, target, int(counter))
+
 
 def parse_service_request_id(text: object, field: str = "request_id") -> ServiceRequestId:
     """Parse a Service Request ID, raising InvalidInput that names the field and the expected form."""
     if not isinstance(text, str):
         raise InvalidInput(field, f"must be a text value, expected {REQUEST_ID_FORM}")
+    return _parse_request_text(text, field)
+
+
+# One request names up to 50,000 devices, so its ID arrives again and again: parse each text once.
+@lru_cache(maxsize=4096)
+def _parse_request_text(text: str, field: str) -> ServiceRequestId:
     if not text.strip():
         raise InvalidInput(field, f"is required, expected {REQUEST_ID_FORM}")
     parts = text.strip().split(":")
@@ -63,9 +79,11 @@ def parse_service_request_id(text: object, field: str = "request_id") -> Service
     originator, target = canonical_eui64(parts[0]), canonical_eui64(parts[1])
     if originator is None or target is None or not _COUNTER.fullmatch(parts[2]):
         raise InvalidInput(field, problem)
-    counter = int(parts[2])
-    if counter > MAX_COUNTER:
-        raise InvalidInput(field, f"counter {parts[2]} is above the largest allowed, {MAX_COUNTER}")
+    # Compare digit counts first: int() refuses very long digit strings with a ValueError of its own.
+    digits = parts[2].lstrip("0") or "0"
+    if len(digits) > len(str(MAX_COUNTER)) or int(digits) > MAX_COUNTER:
+        raise InvalidInput(field, f"counter {_shown(parts[2])} is above the largest allowed, {MAX_COUNTER}")
+    counter = int(digits)
     return ServiceRequestId(originator, target, counter)
 
 

@@ -30,15 +30,17 @@ def parse_rfc3339(text: object, field: str) -> datetime:
     fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
     try:
         parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}.{fraction}{offset}")
-    except ValueError as error:
+        # Converting to UTC can leave the calendar (0001-01-01T00:00:00+01:00): an OverflowError, not a crash.
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
         raise InvalidInput(field, f"{text.strip()[:40]!r} is not a valid date and time ({error})") from None
-    return parsed.astimezone(UTC)
 
 
 def format_rfc3339(moment: datetime) -> str:
     """Format as RFC 3339 in UTC with a 'Z', keeping microseconds only when there are any."""
     utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat, unlike strftime("%Y") on glibc, always writes the four-digit year RFC 3339 requires.
+    text = utc.replace(tzinfo=None).isoformat(timespec="seconds")
     if utc.microsecond:
         text += f".{utc.microsecond:06d}"
     return text + "Z"
@@ -46,4 +48,4 @@ def format_rfc3339(moment: datetime) -> str:
 
 def format_seconds(moment: datetime) -> str:
     """Format as YYYY-MM-DDTHH:MM:SSZ in UTC (the CSV form, SPEC §8.4)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

@@ -1,0 +1,1 @@
+"""Fast tests of the pure rules: domain and file adapters, no database."""

@@ -1,0 +1,1 @@
+"""Tests of the event file readers and the CSV and JSON exports."""
