@@ -6,18 +6,16 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import database_snapshot
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
 from fdtrack.services.lookup import DistributionRecordView, Viewer, records_by_device, records_by_request
 from fdtrack.services.rejects import list_rejections
-
-from conftest import database_snapshot
 
 REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
 LATER_REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1001"

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from conftest import database_snapshot
 from fdtrack.adapters.db.engine import make_engine
 from fdtrack.simulator import SimulationConfig, Simulator
-
-from conftest import database_snapshot
 
 FDTRACK = [sys.executable, "-m", "fdtrack.cli"]
 

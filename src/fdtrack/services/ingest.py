@@ -10,16 +10,15 @@ from itertools import islice
 from fdtrack.domain.derivation import RecordState, absorb
 from fdtrack.domain.device_types import ALL_TRACKED, DeviceType
 from fdtrack.domain.errors import InvalidInput
-from fdtrack.domain.events import TrackingEvent, validate_event
+from fdtrack.domain.events import TrackingEvent, validate_event_with_digest
 from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.reset import RecordSummary, latest_in_progress
 from fdtrack.services.ports import (
-    NewRecord,
+    RecordDelta,
     RecordKey,
     Rejection,
     RetryBatch,
     Store,
-    StoredRecord,
     WriteTransaction,
 )
 from fdtrack.services.retry import run_with_retries
@@ -105,11 +104,11 @@ def ingest_batch(store: Store, batch: list[RawEvent], options: IngestOptions) ->
     invalid: list[Rejection] = []
     for raw in batch:
         try:
-            event = _validated(raw, now, options.tracked)
+            event, digest = _validated(raw, now, options.tracked)
         except InvalidInput as error:
             invalid.append(Rejection(raw.source, raw.format, raw.raw, str(error)))
             continue
-        candidates.append(_Candidate(raw, event, event.content_digest))
+        candidates.append(_Candidate(raw, event, digest))
 
     def attempt() -> IngestSummary:
         with store.write() as tx:
@@ -118,10 +117,10 @@ def ingest_batch(store: Store, batch: list[RawEvent], options: IngestOptions) ->
     return run_with_retries(attempt)
 
 
-def _validated(raw: RawEvent, now: datetime, tracked: frozenset[DeviceType]) -> TrackingEvent:
+def _validated(raw: RawEvent, now: datetime, tracked: frozenset[DeviceType]) -> tuple[TrackingEvent, bytes]:
     if raw.fields is None:
         raise InvalidInput("event", raw.read_error or "could not be read")
-    return validate_event(raw.fields, now=now, tracked=tracked)
+    return validate_event_with_digest(raw.fields, now=now, tracked=tracked)
 
 
 def _store_batch(
@@ -133,32 +132,36 @@ def _store_batch(
     summary.duplicates = duplicates
     rejections.extend(conflicts)
 
-    correlation = _Correlation(tx, fresh)
-    attached: list[tuple[RecordKey, _Candidate]] = []
+    correlation = _Correlation(tx, {c.event.device_id for c in fresh if c.event.request_id is None})
+    deltas: dict[RecordKey, RecordState] = {}
+    requests: dict[RecordKey, ServiceRequestId] = {}
+    attached: list[tuple[RecordKey, TrackingEvent, bytes]] = []
     for candidate in fresh:
         event = candidate.event
         if event.request_id is None:
             chosen = correlation.in_progress_record(event.device_id)
             if chosen is None:
-                rejections.append(
-                    _rejection(candidate, f"no firmware distribution in progress for device {event.device_id}")
-                )
+                reason = f"no firmware distribution in progress for device {event.device_id}"
+                rejections.append(_rejection(candidate, reason))
                 continue
             event = event.attached_to(chosen)
+        assert event.request_id is not None
         key = (str(event.request_id), event.device_id)
-        correlation.absorb(key, event, now)
-        attached.append((key, _Candidate(candidate.raw, event, candidate.digest)))
+        correlation.absorb(key, event)
+        deltas[key] = absorb(deltas.get(key), event)
+        requests[key] = event.request_id
+        attached.append((key, event, candidate.digest))
 
-    new_ids = tx.insert_records(correlation.new_records())
-    record_ids = {key: record.record_id for key, record in correlation.existing.items()} | new_ids
-    rows = sorted(((record_ids[key], c.event, c.digest) for key, c in attached), key=lambda row: row[1].event_id)
+    tx.merge_records([RecordDelta(requests[key], key[1], state, now) for key, state in deltas.items()])
+    record_ids = tx.record_ids(deltas.keys())
+    rows = sorted(((record_ids[key], event, digest) for key, event, digest in attached), key=lambda r: r[1].event_id)
     if tx.insert_events(rows, now) != len(rows):
+        # Another writer stored one of these events since _classify looked: start the batch again.
         raise RetryBatch("an event of this batch was stored concurrently")
-    tx.update_records(correlation.changed_records())
     tx.add_rejections(rejections, now)
     summary.accepted = len(rows)
     summary.rejected = len(rejections)
-    summary.errors = [(r.source, r.reason) for r in rejections[:MAX_REPORTED_ERRORS]]
+    summary.errors = [(r.source, r.reason) for r in rejections]
     return summary
 
 
@@ -187,23 +190,16 @@ def _rejection(candidate: _Candidate, reason: str) -> Rejection:
 
 
 class _Correlation:
-    """The batch's view of the records it touches, updated event by event in ingestion order."""
+    """The states of the devices that have events without a request, kept current event by event in
+    ingestion order: §5.3 attaches each to the device's latest In Progress record at that moment."""
 
-    def __init__(self, tx: WriteTransaction, fresh: list[_Candidate]) -> None:
-        keys = {(str(c.event.request_id), c.event.device_id) for c in fresh if c.event.request_id is not None}
-        unattached_devices = {c.event.device_id for c in fresh if c.event.request_id is None}
-        self.existing: dict[RecordKey, StoredRecord] = {}
-        # Lock the devices' records first, then the named ones, always in one order (fewer deadlocks).
-        for record in tx.lock_device_records(unattached_devices):
-            self.existing[record.key] = record
-        self.existing.update(tx.lock_records(keys - self.existing.keys()))
-        self.states: dict[RecordKey, RecordState] = {key: r.state for key, r in self.existing.items()}
-        self.received: dict[RecordKey, datetime] = {key: r.last_received_at for key, r in self.existing.items()}
-        self.requests = {key: r.request_id for key, r in self.existing.items()}
+    def __init__(self, tx: WriteTransaction, devices: set[str]) -> None:
+        self.devices = devices
+        self.states: dict[RecordKey, RecordState] = {}
+        self.requests: dict[RecordKey, ServiceRequestId] = {}
         self.by_device: dict[str, set[RecordKey]] = {}
-        for key in self.existing:
-            self.by_device.setdefault(key[1], set()).add(key)
-        self.touched: set[RecordKey] = set()
+        for record in tx.lock_device_records(devices):
+            self._remember(record.key, record.request_id, record.state)
 
     def in_progress_record(self, device_id: str) -> ServiceRequestId | None:
         summaries = [
@@ -214,23 +210,11 @@ class _Correlation:
         chosen = latest_in_progress(summaries)
         return None if chosen is None else chosen.request_id
 
-    def absorb(self, key: RecordKey, event: TrackingEvent, received_at: datetime) -> None:
-        assert event.request_id is not None
-        self.states[key] = absorb(self.states.get(key), event)
-        self.received[key] = max(self.received.get(key, received_at), received_at)
-        self.requests[key] = event.request_id
+    def absorb(self, key: RecordKey, event: TrackingEvent) -> None:
+        if event.device_id in self.devices and event.request_id is not None:
+            self._remember(key, event.request_id, absorb(self.states.get(key), event))
+
+    def _remember(self, key: RecordKey, request_id: ServiceRequestId, state: RecordState) -> None:
+        self.states[key] = state
+        self.requests[key] = request_id
         self.by_device.setdefault(key[1], set()).add(key)
-        self.touched.add(key)
-
-    def new_records(self) -> list[NewRecord]:
-        return [
-            NewRecord(self.requests[key], key[1], self.states[key], self.received[key])
-            for key in sorted(self.touched - self.existing.keys())
-        ]
-
-    def changed_records(self) -> list[StoredRecord]:
-        return [
-            StoredRecord(record.record_id, record.request_id, record.device_id, self.states[key], self.received[key])
-            for key, record in self.existing.items()
-            if key in self.touched
-        ]

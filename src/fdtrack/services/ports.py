@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from fdtrack.domain.derivation import RecordState
 from fdtrack.domain.events import TrackingEvent
@@ -35,8 +35,8 @@ class StoredRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class NewRecord:
-    """A record to create, with the state of its first events."""
+class RecordDelta:
+    """The state some new events give a record on their own; storage merges it into the stored state."""
 
     request_id: ServiceRequestId
     device_id: str
@@ -88,15 +88,13 @@ class WriteTransaction(Protocol):
 
     def stored_digests(self, event_ids: Collection[str]) -> dict[str, bytes]: ...
 
-    def lock_records(self, keys: Collection[RecordKey]) -> dict[RecordKey, StoredRecord]: ...
-
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]: ...
 
-    def insert_records(self, records: Sequence[NewRecord]) -> dict[RecordKey, int]: ...
+    def merge_records(self, deltas: Sequence[RecordDelta]) -> None: ...
+
+    def record_ids(self, keys: Collection[RecordKey]) -> dict[RecordKey, int]: ...
 
     def insert_events(self, events: Sequence[tuple[int, TrackingEvent, bytes]], received_at: datetime) -> int: ...
-
-    def update_records(self, records: Sequence[StoredRecord]) -> None: ...
 
     def add_rejections(self, rejections: Sequence[Rejection], received_at: datetime) -> None: ...
 
@@ -144,3 +142,74 @@ class Store(Protocol):
     def write(self) -> AbstractContextManager[WriteTransaction]: ...
 
     def read(self) -> AbstractContextManager[ReadTransaction]: ...
+
+
+# --- DUIS ingestion (SPEC §8.5): decoding upstream messages and remembering Update Firmware requests ---
+
+
+class UnusableMessage(Exception):
+    """An upstream message that cannot be turned into tracking events; the text tells an operator why."""
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareRequest:
+    """An Update Firmware request (SR 11.1 / 11.4), remembered so its response can be told device by device."""
+
+    request_id: ServiceRequestId
+    service_reference: str
+    firmware_version: str
+    device_ids: tuple[str, ...]
+    device_type: str | None = None  # PPMID for 11.4; an 11.1 does not say
+
+    @property
+    def originator(self) -> str:
+        return self.request_id.originator
+
+
+@dataclass(frozen=True, slots=True)
+class PerDeviceOutcome:
+    """A response about every device of a remembered request: listed devices get their own status."""
+
+    request_id: ServiceRequestId
+    occurred_at: str  # RFC 3339
+    status: str
+    reason: str
+    listed: Mapping[str, tuple[str, str]]  # Device ID → (status, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedMessage:
+    """What one upstream message means for tracking: a request to remember, events, a per-device outcome."""
+
+    kind: str
+    request: FirmwareRequest | None = None
+    events: tuple[Mapping[str, object], ...] = ()
+    per_device: PerDeviceOutcome | None = None
+
+
+class MessageDecoder(Protocol):
+    """Turns one upstream document (e.g. a DUIS message) into what it means; raises UnusableMessage."""
+
+    def decode(self, document: bytes) -> DecodedMessage: ...
+
+
+class FirmwareRequestRegistry(Protocol):
+    """Remembered Update Firmware requests, kept as long as their records (retention, SPEC §6)."""
+
+    def remember(self, request: FirmwareRequest, received_at: datetime) -> bool:
+        """Keep a request; False when its Service Request ID already names a request with other content."""
+        ...
+
+    def recall(self, request_id: ServiceRequestId) -> FirmwareRequest | None: ...
+
+    def forget_expired(self, cutoff: datetime, limit: int) -> int:
+        """Forget up to `limit` requests received before `cutoff` that no longer have any record."""
+        ...
+
+
+@runtime_checkable
+class RemembersFirmwareRequests(Protocol):
+    """A store that also keeps Update Firmware requests, which purging must forget with retention."""
+
+    @property
+    def firmware_requests(self) -> FirmwareRequestRegistry: ...

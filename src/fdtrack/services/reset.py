@@ -10,7 +10,7 @@ from fdtrack.domain.derivation import absorb
 from fdtrack.domain.identifiers import parse_device_id, parse_service_request_id
 from fdtrack.domain.reset import RecordSummary, choose_record_to_reset, reset_event, validate_reset_reason
 from fdtrack.domain.statuses import ProcessingStatus
-from fdtrack.services.ports import AuditEntry, Store, StoredRecord
+from fdtrack.services.ports import AuditEntry, RecordDelta, Store, StoredRecord
 from fdtrack.services.retry import run_with_retries
 
 
@@ -43,10 +43,8 @@ def reset_device(
             chosen = choose_record_to_reset(device, summaries, named)
             record = records[(str(chosen.request_id), device)]
             event = reset_event(chosen, why, now)
+            tx.merge_records([RecordDelta(record.request_id, device, absorb(None, event), now)])
             tx.insert_events([(record.record_id, event, event.content_digest)], now)
-            tx.update_records(
-                [StoredRecord(record.record_id, record.request_id, device, absorb(record.state, event), now)]
-            )
             outcome = ResetOutcome(str(chosen.request_id), device, chosen.current_status, now)
             tx.append_audit(
                 AuditEntry(

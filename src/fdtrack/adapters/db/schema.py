@@ -30,6 +30,10 @@ metadata = MetaData(
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL needs 64 bits at national scale.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+# Ranks are text that sorts like the derivation order (see store.py), compared byte by byte: the
+# "C" collation on PostgreSQL, SQLite's default BINARY. The database merges states with them.
+Rank = String(200).with_variant(String(200, collation="C"), "postgresql")
+
 distribution_records = Table(
     "distribution_records",
     metadata,
@@ -37,18 +41,16 @@ distribution_records = Table(
     Column("service_request_id", String(100), nullable=False),
     Column("device_id", String(23), nullable=False),
     Column("originator_user_id", String(23), nullable=False),
+    Column("current_rank", Rank, nullable=False),
     Column("current_status", String(32), nullable=False),
     Column("current_reason", Text, nullable=False),
     Column("current_occurred_at", UtcDateTime, nullable=False),
-    Column("current_event_id", String(128), nullable=False),
     Column("completion_status", String(16), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("firmware_version", String(8)),
-    Column("firmware_version_at", UtcDateTime),
-    Column("firmware_version_event_id", String(128)),
+    Column("firmware_version_rank", Rank),
     Column("device_type", String(8)),
-    Column("device_type_at", UtcDateTime),
-    Column("device_type_event_id", String(128)),
+    Column("device_type_rank", Rank),
     Column("last_received_at", UtcDateTime, nullable=False),
     # The unique key also serves look-up by Service Request ID, in Device ID order.
     UniqueConstraint("service_request_id", "device_id"),
@@ -99,4 +101,27 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     Index(None, "occurred_at"),
     Index(None, "action", "occurred_at"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# DUIS Update Firmware requests (migration 0002_duis): SR 11.1 / 11.4 remembered so that their
+# responses can be told device by device. One row per request; the device list (up to 50,000
+# Device IDs) is kept as comma-separated text because it is always read and written whole.
+# ---------------------------------------------------------------------------------------------
+
+duis_firmware_requests = Table(
+    "duis_firmware_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("service_request_id", String(100), nullable=False, unique=True),
+    Column("originator_user_id", String(23), nullable=False),
+    Column("service_reference", String(8), nullable=False),
+    Column("firmware_version", String(8), nullable=False),
+    Column("device_type", String(8)),
+    Column("device_count", Integer, nullable=False),
+    Column("device_ids", Text, nullable=False),
+    Column("content_digest", LargeBinary(32), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "received_at"),
 )

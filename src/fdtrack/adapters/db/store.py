@@ -6,14 +6,15 @@ import hashlib
 import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from fdtrack.adapters.db.engine import WRITE, make_engine
+from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
 from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.schema import audit_log, distribution_records, rejected_events, status_events
 from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState
@@ -23,7 +24,7 @@ from fdtrack.domain.identifiers import ServiceRequestId, parse_service_request_i
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.services.ports import (
     AuditEntry,
-    NewRecord,
+    RecordDelta,
     RecordKey,
     Rejection,
     RetryBatch,
@@ -54,6 +55,11 @@ class SqlStore:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def firmware_requests(self) -> SqlFirmwareRequestRegistry:
+        """DUIS Update Firmware requests kept beside the records; purged with them (SPEC §6)."""
+        return SqlFirmwareRequestRegistry(self.engine)
 
     @contextmanager
     def write(self) -> Iterator[SqlWriteTransaction]:
@@ -90,46 +96,183 @@ def _insert(connection: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
-def _state_columns(state: RecordState) -> dict[str, Any]:
+_RECORD_COLUMNS = (
+    "id",
+    "service_request_id",
+    "device_id",
+    "current_rank",
+    "current_status",
+    "current_reason",
+    "current_occurred_at",
+    "started_at",
+    "firmware_version",
+    "firmware_version_rank",
+    "device_type",
+    "device_type_rank",
+    "last_received_at",
+)
+_MERGED_COLUMNS = (
+    "service_request_id",
+    "device_id",
+    "originator_user_id",
+    "current_rank",
+    "current_status",
+    "current_reason",
+    "current_occurred_at",
+    "completion_status",
+    "started_at",
+    "firmware_version",
+    "firmware_version_rank",
+    "device_type",
+    "device_type_rank",
+    "last_received_at",
+)
+_EVENT_COLUMNS = (
+    "event_id",
+    "record_id",
+    "status",
+    "occurred_at",
+    "received_at",
+    "reason",
+    "firmware_version",
+    "device_type",
+    "content_digest",
+)
+_MERGED_TYPES = ("text",) * 6 + ("timestamptz", "text", "timestamptz") + ("text",) * 4 + ("timestamptz",)
+_EVENT_TYPES = ("text", "bigint", "text", "timestamptz", "timestamptz", "text", "text", "text", "bytea")
+_RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
+
+
+def _moment_rank(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def current_rank(current: CurrentStatus) -> str:
+    """The §5.1 order of a current status as text that sorts the same way byte by byte."""
+    reset, stage, outcome, occurred_at, event_id = current.rank
+    return f"{reset}{stage}{outcome}{_moment_rank(occurred_at)}{event_id}"
+
+
+def earliest_rank(value: EarliestValue) -> str:
+    """The order of 'earliest event carrying a value' (occurred_at, then event_id) as sortable text."""
+    return f"{_moment_rank(value.occurred_at)}{value.event_id}"
+
+
+def _earliest_from_rank(value: str | None, rank: str | None, codec: _Codec) -> EarliestValue | None:
+    if value is None or rank is None:
+        return None
+    occurred_at = datetime.fromisoformat(rank[:_RANK_TIME_WIDTH]).replace(tzinfo=UTC)
+    return EarliestValue(value, occurred_at, rank[_RANK_TIME_WIDTH:])
+
+
+def _newer(column: str) -> str:
+    return f"CASE WHEN excluded.current_rank > r.current_rank THEN excluded.{column} ELSE r.{column} END"
+
+
+def _earlier(column: str, rank: str) -> str:
+    return (
+        f"CASE WHEN excluded.{rank} IS NOT NULL AND (r.{rank} IS NULL OR excluded.{rank} < r.{rank}) "
+        f"THEN excluded.{column} ELSE r.{column} END"
+    )
+
+
+# The database merges a batch's partial state into the stored one with the same rules as
+# fdtrack.domain.derivation.absorb, so ingestion never has to read a record before writing it.
+_MERGE_SET = {
+    "current_rank": _newer("current_rank"),
+    "current_status": _newer("current_status"),
+    "current_reason": _newer("current_reason"),
+    "current_occurred_at": _newer("current_occurred_at"),
+    "completion_status": _newer("completion_status"),
+    "started_at": "CASE WHEN excluded.started_at < r.started_at THEN excluded.started_at ELSE r.started_at END",
+    "firmware_version": _earlier("firmware_version", "firmware_version_rank"),
+    "firmware_version_rank": _earlier("firmware_version_rank", "firmware_version_rank"),
+    "device_type": _earlier("device_type", "device_type_rank"),
+    "device_type_rank": _earlier("device_type_rank", "device_type_rank"),
+    "last_received_at": (
+        "CASE WHEN excluded.last_received_at > r.last_received_at THEN excluded.last_received_at "
+        "ELSE r.last_received_at END"
+    ),
+}
+
+
+class _Codec:
+    """Values on the ingestion hot path, converted by hand: SQLAlchemy's per-value processing costs
+    more than the database work there. SQLite text matches what UtcDateTime writes and reads."""
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
+
+    def moment(self, value: datetime) -> object:
+        utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else utc
+
+    def read_moment(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+
+def _merge_values(codec: _Codec, delta: RecordDelta) -> tuple[object, ...]:
+    state = delta.state
     firmware, device_type = state.firmware_version, state.device_type
-    return {
-        "current_status": state.current.status.value,
-        "current_reason": state.current.reason,
-        "current_occurred_at": state.current.occurred_at,
-        "current_event_id": state.current.event_id,
-        "completion_status": state.completion.value,
-        "started_at": state.started_at,
-        "firmware_version": firmware.value if firmware else None,
-        "firmware_version_at": firmware.occurred_at if firmware else None,
-        "firmware_version_event_id": firmware.event_id if firmware else None,
-        "device_type": device_type.value if device_type else None,
-        "device_type_at": device_type.occurred_at if device_type else None,
-        "device_type_event_id": device_type.event_id if device_type else None,
-    }
+    return (
+        str(delta.request_id),
+        delta.device_id,
+        delta.request_id.originator,
+        current_rank(state.current),
+        state.current.status.value,
+        state.current.reason,
+        codec.moment(state.current.occurred_at),
+        state.completion.value,
+        codec.moment(state.started_at),
+        firmware.value if firmware else None,
+        earliest_rank(firmware) if firmware else None,
+        device_type.value if device_type else None,
+        earliest_rank(device_type) if device_type else None,
+        codec.moment(delta.last_received_at),
+    )
+
+
+def _record_from_values(codec: _Codec, row: Sequence[Any]) -> StoredRecord:
+    (
+        record_id,
+        request_id,
+        device_id,
+        rank,
+        status,
+        reason,
+        occurred_at,
+        started_at,
+        firmware,
+        firmware_rank,
+        device_type,
+        device_type_rank,
+        last_received_at,
+    ) = row
+    state = RecordState(
+        current=CurrentStatus(
+            ProcessingStatus(status), reason, codec.read_moment(occurred_at), rank[3 + _RANK_TIME_WIDTH :]
+        ),
+        started_at=codec.read_moment(started_at),
+        firmware_version=_earliest_from_rank(firmware, firmware_rank, codec),
+        device_type=_earliest_from_rank(device_type, device_type_rank, codec),
+    )
+    return StoredRecord(
+        record_id, ServiceRequestId.from_canonical(request_id), device_id, state, codec.read_moment(last_received_at)
+    )
 
 
 def _record_from_row(row: Row[Any]) -> StoredRecord:
-    firmware = (
-        EarliestValue(row.firmware_version, row.firmware_version_at, row.firmware_version_event_id)
-        if row.firmware_version is not None
-        else None
-    )
-    device_type = (
-        EarliestValue(row.device_type, row.device_type_at, row.device_type_event_id)
-        if row.device_type is not None
-        else None
-    )
-    state = RecordState(
-        current=CurrentStatus(
-            ProcessingStatus(row.current_status), row.current_reason, row.current_occurred_at, row.current_event_id
-        ),
-        started_at=row.started_at,
-        firmware_version=firmware,
-        device_type=device_type,
-    )
-    return StoredRecord(
-        row.id, parse_service_request_id(row.service_request_id), row.device_id, state, row.last_received_at
-    )
+    return _record_from_values(_ROW_CODEC, tuple(getattr(row, column) for column in _RECORD_COLUMNS))
+
+
+_ROW_CODEC = _Codec("postgresql")  # rows read through SQLAlchemy already hold datetimes
 
 
 class SqlWriteTransaction:
@@ -137,102 +280,100 @@ class SqlWriteTransaction:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._locking = connection.dialect.name == "postgresql"
+        self._codec = codec = _Codec(connection.dialect.name)
+        self._lock_suffix = "" if codec.sqlite else " FOR UPDATE"
+        # SQLite runs one statement per row in C (executemany); PostgreSQL gets each batch as one
+        # statement over column arrays, which saves a network round trip and a plan per row.
+        self._merge_sql = (
+            f"INSERT INTO distribution_records AS r ({', '.join(_MERGED_COLUMNS)}) "
+            f"{self._rows_source(_MERGED_TYPES)} "
+            "ON CONFLICT (service_request_id, device_id) DO UPDATE SET "
+            + ", ".join(f"{column} = {expression}" for column, expression in _MERGE_SET.items())
+        )
+        self._insert_event_sql = (
+            f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) {self._rows_source(_EVENT_TYPES)} "
+            "ON CONFLICT (event_id) DO NOTHING"
+        )
+
+    def _rows_source(self, types: tuple[str, ...]) -> str:
+        if self._codec.sqlite:
+            return f"VALUES ({self._codec.marks(len(types))})"
+        # %b sends arrays in binary (the text form escapes every element in Python, slowly);
+        # "WHERE true" keeps PostgreSQL's parser from reading ON CONFLICT as part of a join.
+        return f"SELECT * FROM unnest({', '.join(f'%b::{kind}[]' for kind in types)}) WHERE true"
+
+    def _execute_rows(self, sql: str, rows: Sequence[tuple[object, ...]]) -> int:
+        if self._codec.sqlite:
+            return int(self.connection.exec_driver_sql(sql, rows).rowcount)
+        columns = tuple(list(column) for column in zip(*rows, strict=True))
+        return int(self.connection.exec_driver_sql(sql, columns).rowcount)
 
     def stored_digests(self, event_ids: Collection[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for chunk in _chunks(sorted(event_ids)):
-            query = select(_E.c.event_id, _E.c.content_digest).where(_E.c.event_id.in_(chunk))
-            found.update({row.event_id: bytes(row.content_digest) for row in self.connection.execute(query)})
-        return found
-
-    def lock_records(self, keys: Collection[RecordKey]) -> dict[RecordKey, StoredRecord]:
-        found: dict[RecordKey, StoredRecord] = {}
-        for chunk in _chunks(sorted(keys)):
-            query = select(_R).where(tuple_(_R.c.service_request_id, _R.c.device_id).in_(chunk)).order_by(_R.c.id)
-            for row in self.connection.execute(self._for_update(query)):
-                record = _record_from_row(row)
-                found[record.key] = record
+            marks = self._codec.marks(len(chunk))
+            sql = f"SELECT event_id, content_digest FROM status_events WHERE event_id IN ({marks})"
+            rows = self.connection.exec_driver_sql(sql, tuple(chunk))
+            found.update({event_id: bytes(digest) for event_id, digest in rows})
         return found
 
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]:
         records: list[StoredRecord] = []
         for chunk in _chunks(sorted(device_ids)):
-            query = select(_R).where(_R.c.device_id.in_(chunk)).order_by(_R.c.id)
-            records.extend(_record_from_row(row) for row in self.connection.execute(self._for_update(query)))
+            sql = (
+                f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records "
+                f"WHERE device_id IN ({self._codec.marks(len(chunk))}) ORDER BY id{self._lock_suffix}"
+            )
+            rows = self.connection.exec_driver_sql(sql, tuple(chunk))
+            records.extend(_record_from_values(self._codec, row) for row in rows)
         return records
 
-    def _for_update(self, query: Any) -> Any:
-        return query.with_for_update() if self._locking else query
+    def merge_records(self, deltas: Sequence[RecordDelta]) -> None:
+        if deltas:
+            # Sorted, so concurrent writers take row locks in one order and cannot deadlock each other.
+            ordered = sorted(deltas, key=lambda delta: (str(delta.request_id), delta.device_id))
+            self._execute_rows(self._merge_sql, [_merge_values(self._codec, d) for d in ordered])
 
-    def insert_records(self, records: Sequence[NewRecord]) -> dict[RecordKey, int]:
-        if not records:
-            return {}
-        rows = [
-            {
-                "service_request_id": str(record.request_id),
-                "device_id": record.device_id,
-                "originator_user_id": record.request_id.originator,
-                "last_received_at": record.last_received_at,
-                **_state_columns(record.state),
-            }
-            for record in records
-        ]
-        statement = (
-            _insert(self.connection, _R)
-            .on_conflict_do_nothing(index_elements=["service_request_id", "device_id"])
-            .returning(_R.c.id, _R.c.service_request_id, _R.c.device_id)
-        )
+    def record_ids(self, keys: Collection[RecordKey]) -> dict[RecordKey, int]:
         ids: dict[RecordKey, int] = {}
-        for chunk in _chunks(rows):
-            result = self.connection.execute(statement, list(chunk))
-            ids.update({(row.service_request_id, row.device_id): row.id for row in result})
-        if len(ids) != len(rows):
-            raise RetryBatch("a record of this batch was created concurrently")
-        return ids
+        for chunk in _chunks(sorted({device_id for _, device_id in keys})):
+            sql = (
+                "SELECT id, service_request_id, device_id FROM distribution_records "
+                f"WHERE device_id IN ({self._codec.marks(len(chunk))})"
+            )
+            for record_id, request_id, device_id in self.connection.exec_driver_sql(sql, tuple(chunk)):
+                ids[(request_id, device_id)] = record_id
+        return {key: ids[key] for key in keys}
 
     def insert_events(self, events: Sequence[tuple[int, TrackingEvent, bytes]], received_at: datetime) -> int:
         if not events:
             return 0
+        moment = self._codec.moment
+        received = moment(received_at)
         rows = [
-            {
-                "event_id": event.event_id,
-                "record_id": record_id,
-                "status": event.status.value,
-                "occurred_at": event.occurred_at,
-                "received_at": received_at,
-                "reason": event.reason,
-                "firmware_version": event.firmware_version,
-                "device_type": event.device_type.value if event.device_type else None,
-                "content_digest": digest,
-            }
+            (
+                event.event_id,
+                record_id,
+                event.status.value,
+                moment(event.occurred_at),
+                received,
+                event.reason,
+                event.firmware_version,
+                event.device_type.value if event.device_type else None,
+                digest,
+            )
             for record_id, event, digest in events
         ]
-        statement = (
-            _insert(self.connection, _E).on_conflict_do_nothing(index_elements=["event_id"]).returning(_E.c.event_id)
-        )
-        inserted = 0
-        for chunk in _chunks(rows):
-            inserted += len(self.connection.execute(statement, list(chunk)).all())
-        return inserted
-
-    def update_records(self, records: Sequence[StoredRecord]) -> None:
-        if not records:
-            return
-        rows = [
-            {"b_id": record.record_id, "last_received_at": record.last_received_at, **_state_columns(record.state)}
-            for record in records
-        ]
-        statement = update(_R).where(_R.c.id == bindparam("b_id"))
-        for chunk in _chunks(rows):
-            self.connection.execute(statement, list(chunk))
+        return self._execute_rows(self._insert_event_sql, rows)
 
     def add_rejections(self, rejections: Sequence[Rejection], received_at: datetime) -> None:
         if not rejections:
             return
         rows = {}
         for rejection in rejections:
-            digest = hashlib.sha256(f"{rejection.raw}\x1f{rejection.reason}".encode()).digest()
+            # surrogatepass: a kept raw text may carry undecodable input, and must still be hashable.
+            key = json.dumps([rejection.raw, rejection.reason]).encode("utf-8", "surrogatepass")
+            digest = hashlib.sha256(key).digest()
             rows[digest] = {
                 "source": rejection.source[:300],
                 "format": rejection.format,

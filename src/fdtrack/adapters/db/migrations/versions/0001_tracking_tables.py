@@ -17,6 +17,7 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Moment = sa.DateTime(timezone=True)
+Rank = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 
 
 def upgrade() -> None:
@@ -26,18 +27,16 @@ def upgrade() -> None:
         sa.Column("service_request_id", sa.String(100), nullable=False),
         sa.Column("device_id", sa.String(23), nullable=False),
         sa.Column("originator_user_id", sa.String(23), nullable=False),
+        sa.Column("current_rank", Rank, nullable=False),
         sa.Column("current_status", sa.String(32), nullable=False),
         sa.Column("current_reason", sa.Text, nullable=False),
         sa.Column("current_occurred_at", Moment, nullable=False),
-        sa.Column("current_event_id", sa.String(128), nullable=False),
         sa.Column("completion_status", sa.String(16), nullable=False),
         sa.Column("started_at", Moment, nullable=False),
         sa.Column("firmware_version", sa.String(8)),
-        sa.Column("firmware_version_at", Moment),
-        sa.Column("firmware_version_event_id", sa.String(128)),
+        sa.Column("firmware_version_rank", Rank),
         sa.Column("device_type", sa.String(8)),
-        sa.Column("device_type_at", Moment),
-        sa.Column("device_type_event_id", sa.String(128)),
+        sa.Column("device_type_rank", Rank),
         sa.Column("last_received_at", Moment, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_distribution_records"),
         sa.UniqueConstraint(
