@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
+from itertools import groupby
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,9 @@ from rich.table import Table
 from fdtrack.adapters import event_files
 from fdtrack.adapters.csv_export import csv_chunks
 from fdtrack.adapters.db.store import SqlStore
+from fdtrack.adapters.duis import documents as duis_documents
+from fdtrack.adapters.duis.decoder import DuisDecoder
+from fdtrack.adapters.duis.schema_check import OperatorSchema, SchemaUnusable
 from fdtrack.adapters.json_export import record_json
 from fdtrack.cli_progress import Progress
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, RecordsNotFound
@@ -25,6 +30,7 @@ from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
 from fdtrack.services import lookup
 from fdtrack.services import purge as purge_service
 from fdtrack.services import rejects as rejects_service
+from fdtrack.services.duis_ingest import ingest_duis, reread_duis
 from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent
 from fdtrack.services.ingest import ingest as ingest_events
 from fdtrack.services.ports import StoredRejection
@@ -115,24 +121,56 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     "--format", "input_format", type=click.Choice(event_files.FORMATS), help="Default: from each file's extension."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="DUIS only: refuse messages that do not match this XML schema (e.g. the DUIS XSD).",
+)
 @pass_context
 @reports_errors
-def ingest(context: Context, paths: tuple[str, ...], input_format: str | None, as_json: bool) -> None:
-    """Ingest tracking events from files ('-' reads stdin)."""
+def ingest(
+    context: Context, paths: tuple[str, ...], input_format: str | None, as_json: bool, schema_path: Path | None
+) -> None:
+    """Ingest tracking events from files ('-' reads stdin); DUIS: XML files or directories of them."""
     formats = [(path, input_format or event_files.guess_format(path)) for path in paths]
-    if any(fmt == "duis" for _, fmt in formats):
-        raise click.UsageError("DUIS messages are not supported by this version; give --format ndjson or csv")
-    total = sum(Path(path).stat().st_size for path, _ in formats if path != "-" and Path(path).is_file())
+    duis_paths = [path for path, fmt in formats if fmt == "duis"]
+    if schema_path is not None and not duis_paths:
+        raise click.UsageError("--schema applies to DUIS messages only")
+    duis_documents.check_paths(duis_paths)
+    decoder = DuisDecoder(_operator_schema(schema_path)) if duis_paths else None
+    total = sum(Path(path).stat().st_size for path, fmt in formats if fmt != "duis" and Path(path).is_file())
+    total += duis_documents.total_bytes(duis_paths)
     counter = event_files.ByteCounter()
+    summary = IngestSummary()
     with Progress("Ingesting", total=total or None, unit="bytes", quiet=as_json) as progress:
-        summary = ingest_events(
-            context.store,
-            _raw_events(formats, counter),
-            context.ingest_options(),
-            on_batch=lambda _batch: progress.update_to(counter.consumed),
-        )
+        # Inputs are ingested in the order given, each run of DUIS paths through the DUIS use case.
+        for is_duis, run in groupby(formats, key=lambda given: given[1] == "duis"):
+            group = list(run)
+            on_batch = partial(_show_progress, progress, counter)
+            if is_duis and decoder is not None:
+                documents = duis_documents.read_documents([path for path, _ in group], counter)
+                registry = context.store.firmware_requests
+                options = context.ingest_options()
+                summary.add(ingest_duis(context.store, registry, decoder, documents, options, on_batch))
+            else:
+                raw_events = _raw_events(group, counter)
+                summary.add(ingest_events(context.store, raw_events, context.ingest_options(), on_batch))
     _print_ingest_summary(summary, as_json)
     sys.exit(EXIT_SOME_REJECTED if summary.rejected else 0)
+
+
+def _show_progress(progress: Progress, counter: event_files.ByteCounter, _batch: IngestSummary) -> None:
+    progress.update_to(counter.consumed)
+
+
+def _operator_schema(path: Path | None) -> OperatorSchema | None:
+    if path is None:
+        return None
+    try:
+        return OperatorSchema(path)
+    except SchemaUnusable as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _raw_events(formats: list[tuple[str, str]], counter: event_files.ByteCounter) -> Iterator[RawEvent]:
@@ -290,7 +328,8 @@ def rejects_resubmit(context: Context, ids: tuple[int, ...], everything: bool, a
     """Re-submit kept rejections through ingestion; those that now pass are resolved."""
     if not ids and not everything:
         raise click.UsageError("name rejection ids or give --all")
-    outcome = rejects_service.resubmit(context.store, _reread, context.ingest_options(), ids or None)
+    reread = partial(_reread, context)
+    outcome = rejects_service.resubmit(context.store, reread, context.ingest_options(), ids or None)
     if as_json:
         click.echo(json.dumps({**outcome.ingest.as_json(), "resolved": outcome.resolved}))
     else:
@@ -299,9 +338,12 @@ def rejects_resubmit(context: Context, ids: tuple[int, ...], everything: bool, a
     sys.exit(EXIT_SOME_REJECTED if outcome.ingest.rejected else 0)
 
 
-def _reread(stored: StoredRejection, source: str) -> Iterator[RawEvent]:
+def _reread(context: Context, stored: StoredRejection, source: str) -> Iterator[RawEvent]:
     raw = stored.rejection.raw
-    if stored.rejection.format == "csv":
+    if stored.rejection.format == "duis":
+        registry = context.store.firmware_requests
+        yield from reread_duis(registry, DuisDecoder(), raw, source, context.ingest_options().clock)
+    elif stored.rejection.format == "csv":
         yield from event_files.parse_csv_document(raw, source)
     else:
         yield event_files.parse_ndjson_line(raw, source)
@@ -366,3 +408,7 @@ def _output(path: str) -> Iterator[Any]:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# The web commands (parties, accounts, serve, demo) register themselves on `main`.
+from fdtrack import cli_web  # noqa: E402, F401

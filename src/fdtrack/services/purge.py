@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fdtrack.domain.retention import RetentionPolicy
-from fdtrack.services.ports import AuditEntry, Store
+from fdtrack.services.ports import AuditEntry, RemembersFirmwareRequests, Store
 
 PURGE_BATCH = 5_000  # records per transaction: short enough that look-ups never wait long
 
@@ -34,9 +34,23 @@ def purge(
             on_progress(count)
         if count < PURGE_BATCH:
             break
+    detail: dict[str, object] = {"deleted": deleted}
+    if isinstance(store, RemembersFirmwareRequests):
+        detail["firmware_requests_forgotten"] = _forget_firmware_requests(store, cutoff)
     with store.write() as tx:
         tx.append_audit(
-            AuditEntry(actor, "purge", f"records last received before {cutoff.isoformat()}", {"deleted": deleted}),
+            AuditEntry(actor, "purge", f"records last received before {cutoff.isoformat()}", detail),
             as_of,
         )
     return deleted
+
+
+def _forget_firmware_requests(store: RemembersFirmwareRequests, cutoff: datetime) -> int:
+    """DUIS requests go once their records have: a late response must still find its request."""
+    registry = store.firmware_requests
+    forgotten = 0
+    while True:
+        count = registry.forget_expired(cutoff, PURGE_BATCH)
+        forgotten += count
+        if count < PURGE_BATCH:
+            return forgotten

@@ -1,0 +1,1 @@
+"""DUIS XML messages of a firmware distribution: hardened parsing, a typed model, GBCS decoding, the mapping."""
