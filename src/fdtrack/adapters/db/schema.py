@@ -105,6 +105,56 @@ audit_log = Table(
 
 
 # ---------------------------------------------------------------------------------------------
+# Parties, accounts and sign-in sessions (migration 0003_accounts). API tokens will reference
+# accounts.id from a table of their own.
+# ---------------------------------------------------------------------------------------------
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+party_user_ids = Table(
+    "party_user_ids",
+    metadata,
+    # A User ID (EUI-64) belongs to exactly one party: the primary key makes a second claim fail.
+    Column("user_id", String(23), primary_key=True),
+    Column("party_id", Id, ForeignKey("parties.id", ondelete="CASCADE"), nullable=False),
+    Index(None, "party_id"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("party_id", Id, ForeignKey("parties.id"), nullable=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "party_id"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # Only a digest of the cookie's secret is stored, so a copy of the database cannot sign anyone in.
+    Column("session_digest", LargeBinary(32), primary_key=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Index(None, "account_id"),
+    Index(None, "last_seen_at"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # DUIS Update Firmware requests (migration 0002_duis): SR 11.1 / 11.4 remembered so that their
 # responses can be told device by device. One row per request; the device list (up to 50,000
 # Device IDs) is kept as comma-separated text because it is always read and written whole.

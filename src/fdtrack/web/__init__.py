@@ -1,0 +1,1 @@
+"""The web service: server-rendered screens, sign-in and sessions, translating HTTP into service calls."""

@@ -1,0 +1,40 @@
+"""Screenshots of the main pages; with FDTRACK_UPDATE_SCREENSHOTS=1 they replace those in docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from e2e.conftest import sign_in
+from e2e.seed import ALPHA, LARGE_REQUEST, SHARED_DEVICE
+
+pytestmark = pytest.mark.browser
+SCREEN = "/ssi/firmware-distribution-tracking"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PAGES = {
+    "sign-in": "/login",
+    "search": SCREEN,
+    "search-errors": f"{SCREEN}?search_by=device_id&search_term=00-DB-12",
+    "results-by-request": f"{SCREEN}?search_by=service_request_id&search_term={LARGE_REQUEST}",
+    "results-by-device": f"{SCREEN}?search_by=device_id&search_term={SHARED_DEVICE}",
+}
+
+
+def test_the_main_pages_render_and_can_be_captured(page: Page, tmp_path: Path) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(PAGES["sign-in"])
+    page.screenshot(path=tmp_path / "sign-in.png", full_page=True)
+    sign_in(page, ALPHA)
+    for name, address in list(PAGES.items())[1:]:
+        page.goto(address)
+        page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
+    shots = sorted(path.name for path in tmp_path.glob("*.png"))
+    assert shots == sorted(f"{name}.png" for name in PAGES)
+    if os.environ.get("FDTRACK_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        for name in shots:
+            shutil.copy(tmp_path / name, DOCS / name)

@@ -1,0 +1,80 @@
+"""The web-related commands through click's runner: parties, accounts and the demo database."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from fdtrack.adapters.db.accounts import SqlAccountStore
+from fdtrack.adapters.db.store import SqlStore
+from fdtrack.cli import main
+from fdtrack.services import lookup
+
+CHEAP_HASHING = {"FDTRACK_PASSWORD_TIME_COST": "1", "FDTRACK_PASSWORD_MEMORY_KIB": "64"}
+
+
+def run(database_url: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--database-url", database_url, *args], input=stdin, env=CHEAP_HASHING)
+    return result.exit_code, result.output
+
+
+def test_parties_and_accounts_are_created_from_the_command_line(database_url: str) -> None:
+    code, output = run(database_url, "parties", "create", "Alpha Energy", "--user-id", "90b3d51f30010000")
+    assert code == 0
+    assert "90-B3-D5-1F-30-01-00-00" in output
+    code, output = run(
+        database_url,
+        "accounts",
+        "create",
+        "alice",
+        "--role",
+        "user",
+        "--party",
+        "Alpha Energy",
+        "--password-stdin",
+        stdin="a-long-enough-password\n",
+    )
+    assert code == 0, output
+    store = SqlStore.open(database_url)
+    with SqlAccountStore(store.engine).read() as tx:
+        account = tx.account_by_username("alice")
+    store.dispose()
+    assert account is not None
+    assert account.party is not None
+    assert account.party.name == "Alpha Energy"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("accounts", "create", "bob", "--role", "user", "--party", "Nowhere", "--password-stdin"), 1, "no party"),
+        (("accounts", "create", "bob", "--role", "chief", "--password-stdin"), 2, "'chief' is not one of"),
+        (("accounts", "create", "bob", "--role", "admin", "--password-stdin"), 2, "at least 12 characters"),
+        (("parties", "create", "Gamma", "--user-id", "nope"), 2, "user_id: 'nope' is not a Device ID"),
+    ],
+)
+def test_bad_input_is_named_with_a_usage_exit_code(
+    database_url: str, args: tuple[str, ...], code: int, message: str
+) -> None:
+    password = "short" if "12 characters" in message else "a-long-enough-password"
+    exit_code, output = run(database_url, *args, stdin=password + "\n")
+    assert exit_code == code
+    assert message in output
+
+
+def test_the_demo_builds_once_and_keeps_its_data_on_a_rerun(database_url: str) -> None:
+    args = ("demo", "--no-serve", "--requests", "30", "--large-request-devices", "300")
+    code, output = run(database_url, *args)
+    assert code == 0, output
+    assert "username southern" in output
+    assert "password southern-demo-password" in output
+    assert "90-B3-D5-1F-30-02-00-00:90-B3-D5-1F-30-00-00-02:1000" in output
+    code, again = run(database_url, *args)
+    assert code == 0
+    assert "already in this database" in again
+    store = SqlStore.open(database_url)
+    overview = lookup.request_overview(
+        store, lookup.Viewer.everyone("test"), "90-B3-D5-1F-30-02-00-00:90-B3-D5-1F-30-00-00-02:1000"
+    )
+    store.dispose()
+    assert overview.device_count == 300
