@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import database_snapshot
 from fdtrack.adapters.db.store import SqlStore
+from fdtrack.domain.derivation import derive_state
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
@@ -215,3 +216,21 @@ def test_any_order_and_any_batching_give_the_same_records(
     ingest(other, raw(shuffled[: len(shuffled) // 2]))  # re-sending part of it is a no-op
     other.dispose()
     assert database_snapshot(other_url) == database_snapshot(reference_url)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_EVENTS)
+def test_the_stored_state_of_every_record_is_the_derivation_rule_applied_to_its_history(
+    events: list[dict[str, str]], fresh_database_url: Callable[[], str]
+) -> None:
+    store = SqlStore.open(fresh_database_url())
+    ingest(store, raw(events), IngestOptions(batch_size=4))
+    devices = {fields["device_id"] for fields in events}
+    with store.read() as tx:
+        for device in devices:
+            records = tx.records_by_device(device, None)
+            histories = tx.histories([record.record_id for record in records])
+            for record in records:
+                history = [stored.event for stored in histories[record.record_id]]
+                assert record.state == derive_state(history)
+    store.dispose()
