@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -21,6 +21,7 @@ from fdtrack.services.ports import (
     Store,
     WriteTransaction,
 )
+from fdtrack.services.read_ahead import read_ahead
 from fdtrack.services.retry import run_with_retries
 
 DEFAULT_BATCH_SIZE = 5_000
@@ -88,17 +89,34 @@ def ingest(
     """Ingest a stream in batches; each batch is stored atomically, so a crash loses only unfinished batches."""
     options = options or IngestOptions()
     total = IngestSummary()
-    iterator = iter(raw_events)
-    while batch := list(islice(iterator, options.batch_size)):
-        outcome = ingest_batch(store, batch, options)
-        total.add(outcome)
-        if on_batch is not None:
-            on_batch(outcome)
+    with read_ahead(_validated_batches(raw_events, options)) as batches:
+        for batch in batches:
+            outcome = _store_validated(store, batch)
+            total.add(outcome)
+            if on_batch is not None:
+                on_batch(outcome)
     return total
 
 
 def ingest_batch(store: Store, batch: list[RawEvent], options: IngestOptions) -> IngestSummary:
     """Validate and store one batch in one transaction, retrying if a concurrent writer interferes."""
+    return _store_validated(store, _validate_batch(batch, options))
+
+
+@dataclass(frozen=True, slots=True)
+class _ValidatedBatch:
+    candidates: list[_Candidate]
+    invalid: list[Rejection]
+    validated_at: datetime
+
+
+def _validated_batches(raw_events: Iterable[RawEvent], options: IngestOptions) -> Iterator[_ValidatedBatch]:
+    iterator = iter(raw_events)
+    while batch := list(islice(iterator, options.batch_size)):
+        yield _validate_batch(batch, options)
+
+
+def _validate_batch(batch: list[RawEvent], options: IngestOptions) -> _ValidatedBatch:
     now = options.clock()
     candidates: list[_Candidate] = []
     invalid: list[Rejection] = []
@@ -109,10 +127,13 @@ def ingest_batch(store: Store, batch: list[RawEvent], options: IngestOptions) ->
             invalid.append(Rejection(raw.source, raw.format, raw.raw, str(error)))
             continue
         candidates.append(_Candidate(raw, event, digest))
+    return _ValidatedBatch(candidates, invalid, now)
 
+
+def _store_validated(store: Store, batch: _ValidatedBatch) -> IngestSummary:
     def attempt() -> IngestSummary:
         with store.write() as tx:
-            return _store_batch(tx, candidates, invalid, now)
+            return _store_batch(tx, batch.candidates, batch.invalid, batch.validated_at)
 
     return run_with_retries(attempt)
 
@@ -152,8 +173,7 @@ def _store_batch(
         requests[key] = event.request_id
         attached.append((key, event, candidate.digest))
 
-    tx.merge_records([RecordDelta(requests[key], key[1], state, now) for key, state in deltas.items()])
-    record_ids = tx.record_ids(deltas.keys())
+    record_ids = tx.merge_records([RecordDelta(requests[key], key[1], state, now) for key, state in deltas.items()])
     rows = sorted(((record_ids[key], event, digest) for key, event, digest in attached), key=lambda r: r[1].event_id)
     if tx.insert_events(rows, now) != len(rows):
         # Another writer stored one of these events since _classify looked: start the batch again.

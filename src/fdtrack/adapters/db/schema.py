@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -52,11 +53,15 @@ distribution_records = Table(
     Column("device_type", String(8)),
     Column("device_type_rank", Rank),
     Column("last_received_at", UtcDateTime, nullable=False),
+    # Retention finds expired records by day: unlike last_received_at, the day rarely changes when
+    # events arrive, so PostgreSQL can update rows in place (HOT) without touching every index.
+    Column("last_received_day", Date, nullable=False),
     # The unique key also serves look-up by Service Request ID, in Device ID order.
     UniqueConstraint("service_request_id", "device_id"),
     Index(None, "device_id", "started_at"),
     Index(None, "originator_user_id", "service_request_id"),
-    Index(None, "last_received_at"),
+    Index(None, "last_received_day"),
+    postgresql_with={"fillfactor": 80},  # room on each page for those in-place updates
 )
 
 status_events = Table(
@@ -175,3 +180,28 @@ duis_firmware_requests = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index(None, "received_at"),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# API tokens (migration 0004_api_tokens). Only a SHA-256 of each token is kept; a revoked token
+# keeps its row (revoked_at set) so listings and the audit log can still name it.
+# ---------------------------------------------------------------------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_digest", LargeBinary(32), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("revoked_by", String(100)),
+    Index(None, "account_id"),
+)
+
+# The audit log page and `fdtrack audit --actor` filter by who acted, newest first.
+Index("ix_audit_log_actor_occurred_at", audit_log.c.actor, audit_log.c.occurred_at)

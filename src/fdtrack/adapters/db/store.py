@@ -85,9 +85,9 @@ def _is_transient(error: DBAPIError) -> bool:
     return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(error.orig)
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _insert(connection: Connection, table: Any) -> Any:
@@ -126,6 +126,7 @@ _MERGED_COLUMNS = (
     "device_type",
     "device_type_rank",
     "last_received_at",
+    "last_received_day",
 )
 _EVENT_COLUMNS = (
     "event_id",
@@ -138,7 +139,7 @@ _EVENT_COLUMNS = (
     "device_type",
     "content_digest",
 )
-_MERGED_TYPES = ("text",) * 6 + ("timestamptz", "text", "timestamptz") + ("text",) * 4 + ("timestamptz",)
+_MERGED_TYPES = ("text",) * 6 + ("timestamptz", "text", "timestamptz") + ("text",) * 4 + ("timestamptz", "date")
 _EVENT_TYPES = ("text", "bigint", "text", "timestamptz", "timestamptz", "text", "text", "text", "bytea")
 _RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
 
@@ -193,7 +194,16 @@ _MERGE_SET = {
         "CASE WHEN excluded.last_received_at > r.last_received_at THEN excluded.last_received_at "
         "ELSE r.last_received_at END"
     ),
+    "last_received_day": (
+        "CASE WHEN excluded.last_received_at > r.last_received_at THEN excluded.last_received_day "
+        "ELSE r.last_received_day END"
+    ),
 }
+
+
+def _expired(cutoff: datetime) -> tuple[Any, ...]:
+    """Records last received before the cutoff; the day condition lets the day index find them."""
+    return (_R.c.last_received_day <= cutoff.astimezone(UTC).date(), _R.c.last_received_at < cutoff)
 
 
 class _Codec:
@@ -207,6 +217,10 @@ class _Codec:
     def moment(self, value: datetime) -> object:
         utc = value if value.tzinfo is UTC else value.astimezone(UTC)
         return utc.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else utc
+
+    def day(self, value: datetime) -> object:
+        day = value.astimezone(UTC).date()
+        return day.isoformat() if self.sqlite else day
 
     def read_moment(self, value: Any) -> datetime:
         if isinstance(value, str):
@@ -236,6 +250,7 @@ def _merge_values(codec: _Codec, delta: RecordDelta) -> tuple[object, ...]:
         device_type.value if device_type else None,
         earliest_rank(device_type) if device_type else None,
         codec.moment(delta.last_received_at),
+        codec.day(delta.last_received_at),
     )
 
 
@@ -285,10 +300,13 @@ class SqlWriteTransaction:
         # SQLite runs one statement per row in C (executemany); PostgreSQL gets each batch as one
         # statement over column arrays, which saves a network round trip and a plan per row.
         self._merge_sql = (
-            f"INSERT INTO distribution_records AS r ({', '.join(_MERGED_COLUMNS)}) "
-            f"{self._rows_source(_MERGED_TYPES)} "
+            f"INSERT INTO distribution_records AS r ({', '.join(_MERGED_COLUMNS)}) {{source}} "
             "ON CONFLICT (service_request_id, device_id) DO UPDATE SET "
             + ", ".join(f"{column} = {expression}" for column, expression in _MERGE_SET.items())
+            + " RETURNING id, service_request_id, device_id"
+        )
+        self._sqlite_merge_sql = self._merge_sql.format(source=self._rows_source(_MERGED_TYPES)).removesuffix(
+            " RETURNING id, service_request_id, device_id"
         )
         self._insert_event_sql = (
             f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) {self._rows_source(_EVENT_TYPES)} "
@@ -309,41 +327,49 @@ class SqlWriteTransaction:
         return int(self.connection.exec_driver_sql(sql, columns).rowcount)
 
     def stored_digests(self, event_ids: Collection[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for chunk in _chunks(sorted(event_ids)):
-            marks = self._codec.marks(len(chunk))
-            sql = f"SELECT event_id, content_digest FROM status_events WHERE event_id IN ({marks})"
-            rows = self.connection.exec_driver_sql(sql, tuple(chunk))
-            found.update({event_id: bytes(digest) for event_id, digest in rows})
-        return found
+        sql = "SELECT event_id, content_digest FROM status_events WHERE event_id"
+        return {event_id: bytes(digest) for event_id, digest in self._select_in(sql, sorted(event_ids))}
 
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]:
-        records: list[StoredRecord] = []
-        for chunk in _chunks(sorted(device_ids)):
-            sql = (
-                f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records "
-                f"WHERE device_id IN ({self._codec.marks(len(chunk))}) ORDER BY id{self._lock_suffix}"
+        sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records WHERE device_id"
+        rows = self._select_in(sql, sorted(device_ids), f" ORDER BY id{self._lock_suffix}")
+        return [_record_from_values(self._codec, row) for row in rows]
+
+    def _select_in(self, sql: str, values: Sequence[str], suffix: str = "") -> Iterator[Sequence[Any]]:
+        """Rows of `sql` whose column is one of `values`: IN lists on SQLite, one array on PostgreSQL
+        (planning an IN list of thousands of parameters costs PostgreSQL more than running it)."""
+        if not values:
+            return
+        if not self._codec.sqlite:
+            yield from self.connection.exec_driver_sql(f"{sql} = ANY(%b::text[]){suffix}", (list(values),))
+            return
+        for chunk in _chunks(values):
+            yield from self.connection.exec_driver_sql(
+                f"{sql} IN ({self._codec.marks(len(chunk))}){suffix}", tuple(chunk)
             )
-            rows = self.connection.exec_driver_sql(sql, tuple(chunk))
-            records.extend(_record_from_values(self._codec, row) for row in rows)
-        return records
 
-    def merge_records(self, deltas: Sequence[RecordDelta]) -> None:
-        if deltas:
-            # Sorted, so concurrent writers take row locks in one order and cannot deadlock each other.
-            ordered = sorted(deltas, key=lambda delta: (str(delta.request_id), delta.device_id))
-            self._execute_rows(self._merge_sql, [_merge_values(self._codec, d) for d in ordered])
-
-    def record_ids(self, keys: Collection[RecordKey]) -> dict[RecordKey, int]:
+    def merge_records(self, deltas: Sequence[RecordDelta]) -> dict[RecordKey, int]:
+        """Merge partial states into the stored records (creating missing ones); their ids by key."""
+        # Sorted, so concurrent writers take row locks in one order and cannot deadlock each other.
+        ordered = sorted(deltas, key=lambda delta: (str(delta.request_id), delta.device_id))
+        rows = [_merge_values(self._codec, delta) for delta in ordered]
         ids: dict[RecordKey, int] = {}
-        for chunk in _chunks(sorted({device_id for _, device_id in keys})):
-            sql = (
-                "SELECT id, service_request_id, device_id FROM distribution_records "
-                f"WHERE device_id IN ({self._codec.marks(len(chunk))})"
-            )
-            for record_id, request_id, device_id in self.connection.exec_driver_sql(sql, tuple(chunk)):
-                ids[(request_id, device_id)] = record_id
-        return {key: ids[key] for key in keys}
+        if not rows:
+            return ids
+        if self._codec.sqlite:
+            # executemany runs the statement per row in C; it cannot return rows, so the ids follow
+            # from one indexed read by Device ID.
+            self.connection.exec_driver_sql(self._sqlite_merge_sql, rows)
+            wanted = {(str(delta.request_id), delta.device_id) for delta in ordered}
+            sql = "SELECT id, service_request_id, device_id FROM distribution_records WHERE device_id"
+            for record_id, request_id, device_id in self._select_in(sql, sorted({d.device_id for d in ordered})):
+                if (request_id, device_id) in wanted:
+                    ids[(request_id, device_id)] = record_id
+        else:
+            columns = tuple(list(column) for column in zip(*rows, strict=True))
+            sql = self._merge_sql.format(source=self._rows_source(_MERGED_TYPES))
+            ids.update({(r, d): i for i, r, d in self.connection.exec_driver_sql(sql, columns)})
+        return ids
 
     def insert_events(self, events: Sequence[tuple[int, TrackingEvent, bytes]], received_at: datetime) -> int:
         if not events:
@@ -402,9 +428,7 @@ class SqlWriteTransaction:
         """Delete up to `limit` expired records with their events; small batches keep locks short."""
         ids = [
             row.id
-            for row in self.connection.execute(
-                select(_R.c.id).where(_R.c.last_received_at < cutoff).order_by(_R.c.id).limit(limit)
-            )
+            for row in self.connection.execute(select(_R.c.id).where(*_expired(cutoff)).order_by(_R.c.id).limit(limit))
         ]
         if ids:
             self.connection.execute(delete(_E).where(_E.c.record_id.in_(ids)))
@@ -505,7 +529,7 @@ class SqlReadTransaction:
         return {row[0]: row[1] for row in self.connection.execute(query)}
 
     def count_expired(self, cutoff: datetime) -> int:
-        query = select(func.count()).select_from(_R).where(_R.c.last_received_at < cutoff)
+        query = select(func.count()).select_from(_R).where(*_expired(cutoff))
         return int(self.connection.execute(query).scalar_one())
 
     def rejections(

@@ -38,10 +38,12 @@ def upgrade() -> None:
         sa.Column("device_type", sa.String(8)),
         sa.Column("device_type_rank", Rank),
         sa.Column("last_received_at", Moment, nullable=False),
+        sa.Column("last_received_day", sa.Date, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_distribution_records"),
         sa.UniqueConstraint(
             "service_request_id", "device_id", name="uq_distribution_records_service_request_id_device_id"
         ),
+        postgresql_with={"fillfactor": 80},
     )
     op.create_index("ix_distribution_records_device_id_started_at", "distribution_records", ["device_id", "started_at"])
     op.create_index(
@@ -49,7 +51,7 @@ def upgrade() -> None:
         "distribution_records",
         ["originator_user_id", "service_request_id"],
     )
-    op.create_index("ix_distribution_records_last_received_at", "distribution_records", ["last_received_at"])
+    op.create_index("ix_distribution_records_last_received_day", "distribution_records", ["last_received_day"])
 
     op.create_table(
         "status_events",
