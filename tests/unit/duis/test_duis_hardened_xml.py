@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import time
 from pathlib import Path
 
 import pytest
@@ -40,11 +39,9 @@ def test_an_external_entity_pointing_at_a_local_file_never_reads_it(tmp_path: Pa
     assert "TOP-SECRET-VALUE" not in refusal(document.encode())
 
 
-def test_a_billion_laughs_document_is_refused_at_once() -> None:
-    started = time.perf_counter()
+def test_a_billion_laughs_document_is_refused_before_any_entity_is_expanded() -> None:
     reason = refusal((HOSTILE / "billion-laughs.xml").read_bytes())
     assert "document type declaration" in reason
-    assert time.perf_counter() - started < 1.0
 
 
 def test_a_truncated_document_is_refused_as_not_well_formed() -> None:
@@ -91,3 +88,14 @@ def test_a_well_formed_duis_message_parses_with_comments_dropped() -> None:
     root = parse_document(document.encode())
     assert etree.QName(root).localname == "Response"
     assert not [node for node in root.iter() if not isinstance(node.tag, str)]
+
+
+def test_the_largest_firmware_image_duis_allows_is_read() -> None:
+    image = "A" * 10_240_000  # DUIS FirmwareImage: up to 10,240,000 base64 characters
+    document = (
+        '<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway">'
+        f"<sr:Body><sr:UpdateFirmware><sr:FirmwareImage>{image}</sr:FirmwareImage></sr:UpdateFirmware></sr:Body>"
+        "</sr:Request>"
+    ).encode()
+    root = parse_document(document)
+    assert len(root.findtext(".//{http://www.dccinterface.co.uk/ServiceUserGateway}FirmwareImage") or "") == len(image)
