@@ -139,7 +139,7 @@ class Simulator:
         elif roll < 0.98:
             size = self.random.randint(100, 2_000)
         else:
-            size = self.random.randint(2_000, cap)
+            size = self.random.randint(min(2_000, cap), cap)
         return max(1, min(size, cap))
 
     def _request_events(self, index: int, size: int, requested_at: datetime) -> Iterator[tuple[datetime, str]]:
