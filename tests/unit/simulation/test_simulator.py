@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import pairwise
 from datetime import UTC, datetime
 
 from fdtrack.domain.events import validate_event
@@ -52,7 +53,7 @@ def test_a_complete_run_without_failures_gives_five_stages_per_record() -> None:
 def test_events_arrive_roughly_in_time_but_some_late() -> None:
     events = lines(requests=40, max_devices=50, seed=2, late_rate=0.2)
     times = [datetime.fromisoformat(e["occurred_at"]) for e in events]
-    out_of_order = sum(1 for earlier, later in zip(times, times[1:], strict=False) if later < earlier)
+    out_of_order = sum(1 for earlier, later in pairwise(times) if later < earlier)
     assert 0 < out_of_order < len(times) // 2
 
 
