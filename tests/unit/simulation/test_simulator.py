@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from itertools import pairwise
 from datetime import UTC, datetime
+from itertools import pairwise
 
 from fdtrack.domain.events import validate_event
 from fdtrack.simulator import SimulationConfig, Simulator
