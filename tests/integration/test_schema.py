@@ -36,3 +36,15 @@ def test_the_audit_log_refuses_changes_and_deletions(store: SqlStore) -> None:
             connection.execute(sa.text(statement))
     with store.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT actor FROM audit_log")).scalars().all() == ["alice"]
+
+
+def test_statistics_can_be_refreshed_for_the_query_planner(store: SqlStore) -> None:
+    with store.write() as tx:
+        tx.append_audit(AuditEntry("alice", "login", "alice", {}), datetime.now(UTC))
+    store.refresh_statistics()
+    with store.engine.connect() as connection:
+        if store.dialect == "postgresql":
+            query = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'distribution_records'"
+        else:
+            query = "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        assert connection.execute(sa.text(query)).scalar_one()

@@ -25,6 +25,7 @@ from fdtrack.services.read_ahead import read_ahead
 from fdtrack.services.retry import run_with_retries
 
 DEFAULT_BATCH_SIZE = 5_000
+BULK_LOAD = 100_000  # events in one ingestion after which table statistics are refreshed
 MAX_REPORTED_ERRORS = 1_000  # the rest stay in the rejected-events store; keeps memory flat on huge files
 
 
@@ -95,6 +96,10 @@ def ingest(
             total.add(outcome)
             if on_batch is not None:
                 on_batch(outcome)
+    if total.accepted >= BULK_LOAD:
+        # Query plans rest on table statistics; after a bulk load they are stale until the
+        # database's own maintenance catches up, and look-ups could be planned badly meanwhile.
+        store.refresh_statistics()
     return total
 
 

@@ -141,6 +141,8 @@ class Store(Protocol):
 
     def read(self) -> AbstractContextManager[ReadTransaction]: ...
 
+    def refresh_statistics(self) -> None: ...
+
 
 # --- DUIS ingestion (SPEC §8.5): decoding upstream messages and remembering Update Firmware requests ---
 
