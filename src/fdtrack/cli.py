@@ -208,8 +208,9 @@ def lookup_command(context: Context, request_id: str | None, device_id: str | No
     viewer = lookup.Viewer.everyone("operator")
     retention = context.settings.retention
     if request_id is not None:
+        # The CSV shows no history: reading it for a 50,000-device request would be most of the work.
         records: Iterator[lookup.DistributionRecordView] = lookup.iter_records_by_request(
-            context.store, viewer, request_id, retention
+            context.store, viewer, request_id, retention, with_history=output != "csv"
         )
     else:
         records = iter(lookup.records_by_device(context.store, viewer, device_id or "", retention))
@@ -410,5 +411,6 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 
 
-# The web commands (parties, accounts, serve, demo) register themselves on `main`.
-from fdtrack import cli_web  # noqa: E402, F401
+# The web commands (parties, accounts, serve, demo) and the administrators' (tokens, audit)
+# register themselves on `main`.
+from fdtrack import cli_admin, cli_web  # noqa: E402, F401

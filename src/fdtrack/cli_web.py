@@ -26,11 +26,11 @@ def _web_settings(context: Context) -> WebSettings:
     return settings.model_copy(update={"database_url": context.settings.database_url})
 
 
-def run_server(settings: WebSettings, context: Context, host: str, port: int) -> None:
+def run_server(settings: WebSettings, context: Context, host: str, port: int, workers: int = 1) -> None:
     # Imported here: the web stack (FastAPI, uvicorn) would otherwise slow every other command's start.
     from fdtrack.web.server import serve  # noqa: PLC0415
 
-    serve(settings, context.store, host, port)
+    serve(settings, context.store, host, port, workers)
 
 
 def _hasher(settings: WebSettings) -> Argon2Hasher:
@@ -84,11 +84,12 @@ def accounts_create(context: Context, username: str, role: str, party_name: str 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65_535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes.")
 @pass_context
 @reports_errors
-def serve(context: Context, host: str, port: int) -> None:
+def serve(context: Context, host: str, port: int, workers: int) -> None:
     """Run the web service."""
-    run_server(_web_settings(context), context, host, port)
+    run_server(_web_settings(context), context, host, port, workers)
 
 
 @main.command()

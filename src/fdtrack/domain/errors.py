@@ -22,3 +22,7 @@ class NothingToReset(FdtrackError):
 
 class RecordsNotFound(FdtrackError):
     """No visible records match a look-up (identical whether absent or not permitted)."""
+
+
+class NotPermitted(FdtrackError):
+    """The account (or its API token's scope) may not do this at all, whatever the record."""

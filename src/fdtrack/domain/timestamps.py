@@ -38,12 +38,10 @@ def parse_rfc3339(text: object, field: str) -> datetime:
 
 def format_rfc3339(moment: datetime) -> str:
     """Format as RFC 3339 in UTC with a 'Z', keeping microseconds only when there are any."""
-    utc = moment.astimezone(UTC)
-    # isoformat, unlike strftime("%Y") on glibc, always writes the four-digit year RFC 3339 requires.
-    text = utc.replace(tzinfo=None).isoformat(timespec="seconds")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    # isoformat, unlike strftime("%Y") on glibc, always writes the four-digit year RFC 3339 requires,
+    # and writes microseconds only when there are any; an aware UTC time ends in "+00:00".
+    return utc.isoformat()[:-6] + "Z"
 
 
 def format_seconds(moment: datetime) -> str:

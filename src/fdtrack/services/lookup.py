@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from fdtrack.domain.errors import InvalidInput, RecordsNotFound
 from fdtrack.domain.identifiers import canonical_eui64, parse_device_id, parse_service_request_id
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
-from fdtrack.services.ports import ReadTransaction, Store, StoredEvent, StoredRecord
+from fdtrack.services.ports import Store, StoredEvent, StoredRecord
 
 MAX_PAGE = 1_000
 DEFAULT_PAGE = 100
@@ -87,8 +89,9 @@ def records_by_request(
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
     completion: CompletionStatus | None = None,
+    with_history: bool = True,
 ) -> RecordsPage:
-    """One page of a request's records, in Device ID order."""
+    """One page of a request's records, in Device ID order (histories read unless not wanted)."""
     parsed = parse_service_request_id(request_id, "request_id")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}")
@@ -101,23 +104,45 @@ def records_by_request(
             raise RecordsNotFound(not_found_message("service_request_id", request_id))
         more = len(records) > limit
         records = records[:limit]
-        views = _views(tx, records, retention)
+        views = _views(tx, records, retention) if with_history else [record_view(r, retention) for r in records]
     return RecordsPage(views, encode_cursor(records[-1].device_id) if more else None)
 
 
 def iter_records_by_request(
-    store: Store, viewer: Viewer, request_id: str, retention: RetentionPolicy, page_size: int = MAX_PAGE
+    store: Store,
+    viewer: Viewer,
+    request_id: str,
+    retention: RetentionPolicy,
+    page_size: int = MAX_PAGE,
+    *,
+    with_history: bool = True,
 ) -> Iterator[DistributionRecordView]:
     """Every record of a request, page by page, so a 50,000-device request streams in flat memory."""
-    page = records_by_request(store, viewer, request_id, retention, limit=page_size)
-    yield from page.records
-    while page.next_cursor:
-        page = records_by_request(store, viewer, request_id, retention, limit=page_size, cursor=page.next_cursor)
+    cursor = None
+    while True:
+        page = records_by_request(
+            store, viewer, request_id, retention, limit=page_size, cursor=cursor, with_history=with_history
+        )
         yield from page.records
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+class DeviceRecordReads(Protocol):
+    """The reads a device look-up makes (a ReadTransaction has them; so has a leaner reader for the API)."""
+
+    def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]: ...
+
+    def histories(self, record_ids: Collection[int]) -> dict[int, list[StoredEvent]]: ...
+
+
+class DeviceRecordSource(Protocol):
+    def read(self) -> AbstractContextManager[DeviceRecordReads]: ...
 
 
 def records_by_device(
-    store: Store, viewer: Viewer, device_id: str, retention: RetentionPolicy
+    store: DeviceRecordSource, viewer: Viewer, device_id: str, retention: RetentionPolicy
 ) -> list[DistributionRecordView]:
     """A device's visible records, newest first (by start)."""
     parsed = parse_device_id(device_id, "device_id")
@@ -162,13 +187,16 @@ def decode_cursor(cursor: str) -> str:
 
 
 def _views(
-    tx: ReadTransaction, records: list[StoredRecord], retention: RetentionPolicy
+    tx: DeviceRecordReads, records: list[StoredRecord], retention: RetentionPolicy
 ) -> list[DistributionRecordView]:
     histories = tx.histories([record.record_id for record in records])
-    return [_view(record, histories[record.record_id], retention) for record in records]
+    return [record_view(record, retention, histories[record.record_id]) for record in records]
 
 
-def _view(record: StoredRecord, history: list[StoredEvent], retention: RetentionPolicy) -> DistributionRecordView:
+def record_view(
+    record: StoredRecord, retention: RetentionPolicy, history: Sequence[StoredEvent] = ()
+) -> DistributionRecordView:
+    """A stored record as every interface shows it (with its history when the caller read it)."""
     state = record.state
     return DistributionRecordView(
         service_request_id=str(record.request_id),

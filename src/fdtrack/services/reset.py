@@ -29,8 +29,12 @@ def reset_device(
     operator: str,
     request_id: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    channel: str = "cli",
 ) -> ResetOutcome:
-    """Reset the device's In Progress record (or the named one); NothingToReset says why when there is none."""
+    """Reset the device's In Progress record (or the named one); NothingToReset says why when there is none.
+
+    `channel` (cli, screen, api) is written to the audit entry beside who, when, why and what was replaced.
+    """
     device = parse_device_id(device_id, "device_id")
     named = parse_service_request_id(request_id, "request_id") if request_id else None
     why = validate_reset_reason(reason)
@@ -51,13 +55,34 @@ def reset_device(
                     actor=operator,
                     action="reset",
                     subject=f"{outcome.service_request_id} {device}",
-                    detail={"reason": why, "replaced_status": chosen.current_status.value},
+                    detail={"reason": why, "replaced_status": chosen.current_status.value, "channel": channel},
                 ),
                 now,
             )
             return outcome
 
     return run_with_retries(attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPreview:
+    """What a reset would do, for the operator to confirm: the record it would reset and the reason."""
+
+    service_request_id: str
+    device_id: str
+    current_status: ProcessingStatus
+    reason: str
+
+
+def preview_reset(store: Store, device_id: str, reason: str, request_id: str | None = None) -> ResetPreview:
+    """Check a reset could be done as asked, changing nothing (the confirmation step of the screen)."""
+    device = parse_device_id(device_id, "device_id")
+    named = parse_service_request_id(request_id, "request_id") if request_id else None
+    why = validate_reset_reason(reason)
+    with store.read() as tx:
+        summaries = [_summary(record) for record in tx.records_by_device(device, None)]
+    chosen = choose_record_to_reset(device, summaries, named)
+    return ResetPreview(str(chosen.request_id), device, chosen.current_status, why)
 
 
 def _summary(record: StoredRecord) -> RecordSummary:

@@ -1,4 +1,4 @@
-"""Domain errors and HTTP conditions mapped to status codes and pages, in this one place for the web service."""
+"""Domain errors and HTTP conditions mapped to status codes, pages and API error bodies, in this one place."""
 
 from __future__ import annotations
 
@@ -6,29 +6,48 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fdtrack.adapters.event_files import UnreadableInput
 from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
-from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, RecordsNotFound
+from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, NotPermitted, RecordsNotFound
+from fdtrack.domain.tokens import TokenRefused
+from fdtrack.services.tokens import AlreadyRevoked
 from fdtrack.web.auth import CsrfRejected, NotSignedIn, login_redirect_location
 from fdtrack.web.dependencies import services
 
 log = logging.getLogger("fdtrack.web")
+API_PREFIX = "/api/"
 
 # Not found and not permitted share 404 (§7): the status alone must not reveal that a record exists.
-_STATUS: tuple[tuple[type[FdtrackError], int], ...] = (
-    (InvalidInput, 400),
-    (SignInRefused, 401),
-    (RecordsNotFound, 404),
-    (UnknownParty, 404),
-    (AlreadyExists, 409),
-    (NothingToReset, 409),
+# NotPermitted (403) is about the kind of request (a User resetting, a read token ingesting), never a record.
+_STATUS: tuple[tuple[type[FdtrackError], int, str], ...] = (
+    (InvalidInput, 400, "invalid_input"),
+    (SignInRefused, 401, "unauthorized"),
+    (TokenRefused, 401, "unauthorized"),
+    (NotPermitted, 403, "forbidden"),
+    (RecordsNotFound, 404, "not_found"),
+    (UnknownParty, 404, "not_found"),
+    (AlreadyExists, 409, "already_exists"),
+    (AlreadyRevoked, 409, "already_revoked"),
+    (NothingToReset, 409, "nothing_to_reset"),
 )
+_CODES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
 _TITLES = {
     400: "There is a problem with the request",
     401: "Sign in failed",
-    403: "The form could not be accepted",
+    403: "You cannot do that",
     404: "Page not found",
     405: "That action is not allowed here",
     409: "That could not be done",
@@ -37,10 +56,14 @@ _TITLES = {
 
 
 def status_for(error: FdtrackError) -> int:
-    for kind, status in _STATUS:
+    return _classify(error)[0]
+
+
+def _classify(error: FdtrackError) -> tuple[int, str]:
+    for kind, status, code in _STATUS:
         if isinstance(error, kind):
-            return status
-    return 400
+            return status, code
+    return 400, "invalid_input"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -51,34 +74,64 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _error: CsrfRejected) -> Response:
         message = "The form had expired or did not come from this service. Go back, reload the page and try again."
-        return error_page(request, 403, message)
+        return error_page(request, 403, message, title="The form could not be accepted")
 
     @app.exception_handler(FdtrackError)
     async def _domain(request: Request, error: FdtrackError) -> Response:
-        return error_page(request, status_for(error), str(error))
+        status, code = _classify(error)
+        if _is_api(request):
+            return api_error(status, code, str(error))
+        return error_page(request, status, str(error))
+
+    @app.exception_handler(UnreadableInput)
+    async def _unreadable(request: Request, error: UnreadableInput) -> Response:
+        if _is_api(request):
+            return api_error(400, "invalid_body", str(error))
+        return error_page(request, 400, str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            message = "there is no such API address" if error.status_code == 404 else str(error.detail)
+            return api_error(error.status_code, _CODES.get(error.status_code, "error"), message)
         message = "If you typed the address, check it is correct." if error.status_code == 404 else str(error.detail)
         return error_page(request, error.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
-        field = str(first.get("loc", ("", "request"))[-1])
-        return error_page(request, 400, f"{field}: {first.get('msg', 'is not valid')}")
+        location = [str(part) for part in first.get("loc", ("request",)) if part not in ("query", "path", "body")]
+        field = ".".join(location) or "body"
+        message = f"{field}: {first.get('msg', 'is not valid')}"
+        if _is_api(request):
+            return api_error(400, "invalid_input", message)
+        return error_page(request, 400, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+        if _is_api(request):
+            return api_error(
+                500, "internal_error", "Try again later. If it keeps happening, tell the DCC Service Desk."
+            )
         return error_page(request, 500, "Try again later. If it keeps happening, tell the DCC Service Desk.")
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, code: str, message: str) -> JSONResponse:
+    """The API's one error body: {"error": {"code", "message"}}."""
+    headers = {"www-authenticate": 'Bearer realm="fdtrack"'} if status == 401 else None
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, message: str, title: str | None = None) -> HTMLResponse:
     web = services(request)
     return web.templates.TemplateResponse(
         request,
         "error.html",
-        {"title": _TITLES.get(status, "There is a problem"), "message": message, "status": status},
+        {"title": title or _TITLES.get(status, "There is a problem"), "message": message, "status": status},
         status_code=status,
     )

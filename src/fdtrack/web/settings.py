@@ -23,6 +23,15 @@ class WebSettings(Settings):
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower only for tests.
     password_time_cost: int = Field(default=3, ge=1, le=10)
     password_memory_kib: int = Field(default=65_536, ge=64, le=1_048_576)
+    # POST /api/v1/events and /api/v1/duis: larger bodies get 413. 16 MiB holds ~50,000 events.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1_024, le=1024 * 1024 * 1024)
+    # How long a server remembers whose an API token is; revocation is still checked on every request.
+    token_cache_seconds: float = Field(default=30.0, ge=0, le=3_600)
+    # One JSON line per request. Off by default: /metrics already counts and times every request (a
+    # proxy in front usually keeps the access log), and at thousands of look-ups a second the lines
+    # cost a fifth of the server's time.
+    access_log: bool = False
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @property
     def session_policy(self) -> SessionPolicy:

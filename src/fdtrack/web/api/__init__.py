@@ -1,0 +1,1 @@
+"""The HTTP API under /api/v1: bearer tokens, JSON bodies, errors as {"error": {"code", "message"}}."""

@@ -1,0 +1,109 @@
+"""The API's bodies as OpenAPI documents them (pydantic models used for the schema and for reading requests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fdtrack.domain.events import MAX_REASON
+from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
+
+
+class ApiError(BaseModel):
+    code: str = Field(description="A stable, machine-readable name, e.g. invalid_input, not_found, unauthorized")
+    message: str = Field(description="What went wrong, for a person; names the field when one is at fault")
+
+
+class ErrorBody(BaseModel):
+    error: ApiError
+
+
+class HistoryEntry(BaseModel):
+    status: ProcessingStatus
+    reason: str
+    occurred_at: str = Field(description="RFC 3339, UTC, with a Z")
+    received_at: str = Field(description="RFC 3339, UTC, with a Z: when fdtrack stored the event")
+
+
+class DistributionRecord(BaseModel):
+    """One device of one Update Firmware request (SPEC §8.2)."""
+
+    service_request_id: str
+    device_id: str
+    device_type: str | None
+    firmware_version: str | None
+    current_status: ProcessingStatus
+    current_status_reason: str
+    current_status_updated_at: str
+    completion_status: CompletionStatus
+    available_until: str = Field(description="From this moment the record may be deleted (retention)")
+    history: list[HistoryEntry]
+
+
+class DistributionsPage(BaseModel):
+    records: list[DistributionRecord]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class IngestError(BaseModel):
+    source: str = Field(description="Where the event was in the body, e.g. api:upstream:3 for its third line")
+    error: str
+
+
+class IngestSummary(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[IngestError] = Field(description="The first 1,000 rejections; all are kept for re-submission")
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="Why the device is reset (mandatory)")
+    request_id: str | None = Field(
+        default=None, max_length=200, description="Reset this request's record rather than the latest In Progress one"
+    )
+
+
+class ResetOutcome(BaseModel):
+    service_request_id: str
+    device_id: str
+    replaced_status: ProcessingStatus
+    current_status: ProcessingStatus
+    reset_at: str
+
+
+class TrackingEvent(BaseModel):
+    """A tracking event as sent (SPEC §5); unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    request_id: str | None = None
+    device_id: str
+    status: str
+    occurred_at: str
+    event_id: str | None = None
+    reason: str | None = None
+    firmware_version: str | None = None
+    device_type: str | None = None
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok, or unavailable")
+    database: str = Field(description="reachable, or unreachable")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation, all with the one error body."""
+    descriptions = {
+        400: "Malformed input (the message names the field)",
+        401: "No valid API token",
+        403: "The token's scope or its account's role does not allow this",
+        404: "No records found (also when they exist but are not visible to this account)",
+        409: "Nothing could be done (e.g. no In Progress record to reset)",
+        413: "The body is larger than the configured limit",
+        415: "The body's media type is not accepted here",
+    }
+    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

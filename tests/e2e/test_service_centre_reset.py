@@ -1,0 +1,114 @@
+"""The reset flow in a real browser: the Service Centre resets a device; the supplier and the audit log show it."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import LiveServer, sign_in
+from e2e.seed import ALPHA, ALPHA_USER_ID, CENTRE, DCC, Login, cheap_settings
+from e2e.test_accessibility import serious_violations
+from fdtrack.adapters.db.accounts import SqlAccountStore
+from fdtrack.adapters.passwords import Argon2Hasher
+from fdtrack.domain.accounts import AlreadyExists, Role
+from fdtrack.domain.timestamps import format_rfc3339
+from fdtrack.services.accounts import create_account
+from fdtrack.services.ingest import RawEvent, ingest
+
+pytestmark = pytest.mark.browser
+AUDITOR = Login("auditor", "auditor-password-1")
+STUCK_REQUEST = f"{ALPHA_USER_ID}:{DCC}:4000"
+
+
+def stuck_device(live_server: LiveServer, device: str) -> None:
+    """A device of Alpha's stuck at the CH stage, of its own so other browser tests see nothing change."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    events = [
+        RawEvent(
+            "e2e:1",
+            "ndjson",
+            "",
+            fields={
+                "request_id": STUCK_REQUEST,
+                "device_id": device,
+                "status": status,
+                "occurred_at": format_rfc3339(start + timedelta(hours=n)),
+            },
+        )
+        for n, status in enumerate(("Accepted by DSP", "Approved for Distribution", "Successful CH Transfer"))
+    ]
+    assert ingest(live_server.store, events).accepted == 3
+
+
+def auditor(live_server: LiveServer) -> Login:
+    settings = cheap_settings(str(live_server.store.engine.url))
+    hasher = Argon2Hasher(settings.password_time_cost, settings.password_memory_kib)
+    with contextlib.suppress(AlreadyExists):  # the server lives for the whole session
+        create_account(
+            SqlAccountStore(live_server.store.engine), hasher, AUDITOR.username, Role.ADMIN, AUDITOR.password, "test"
+        )
+    return AUDITOR
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login?signed_out=1")
+
+
+def test_the_service_centre_resets_a_device_and_the_supplier_and_audit_log_show_it(
+    page: Page, live_server: LiveServer
+) -> None:
+    device = "00-DB-12-34-56-78-90-D0"
+    stuck_device(live_server, device)
+
+    sign_in(page, CENTRE)
+    page.get_by_role("link", name="Reset a device").click()
+    page.get_by_label("Device ID").fill(device.replace("-", "").lower())
+    page.get_by_role("button", name="Find records").click()
+    expect(page.locator(".record")).to_have_count(1)
+    page.get_by_role("button", name="Reset this record").click()
+    expect(page.get_by_text("Is required: say why the device is being reset").first).to_be_visible()
+    page.get_by_label("Reason for the reset").fill("CH transfer stuck for 20 hours; User asked to re-send")
+    page.get_by_role("button", name="Reset this record").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check before you reset")
+    expect(page.locator("#reset-summary")).to_contain_text("Successful CH Transfer")
+    page.get_by_role("button", name="Confirm reset").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Device reset")
+    expect(page.locator("#reset-outcome")).to_contain_text("Successful CH Transfer")
+    sign_out(page)
+
+    sign_in(page, ALPHA)
+    page.goto(f"/ssi/firmware-distribution-tracking?search_by=device_id&search_term={device}")
+    record = page.locator(".record").first
+    expect(record).to_contain_text("Reset by DCC")
+    expect(record).to_contain_text("CH transfer stuck for 20 hours; User asked to re-send")
+    expect(record.locator(".tag--large")).to_have_text("Failed")
+    sign_out(page)
+
+    sign_in(page, auditor(live_server))
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("Action").select_option("reset")
+    page.get_by_role("button", name="Filter").click()
+    row = page.locator("#audit-entries tbody tr").filter(has_text=device)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(CENTRE.username)
+    expect(row).to_contain_text("replaced_status: Successful CH Transfer")
+    expect(row).to_contain_text("reason: CH transfer stuck for 20 hours")
+
+
+def test_the_reset_and_audit_pages_have_no_serious_accessibility_violations(
+    inspectable_page: Page, live_server: LiveServer
+) -> None:
+    page = inspectable_page
+    sign_in(page, CENTRE)
+    page.goto("/ssmi/device-reset?device_id=00-DB-12-34-56-78-90-A0")
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Reset this record").first.click()  # no reason: the error state
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, auditor(live_server))
+    page.goto("/admin/audit-log")
+    assert serious_violations(page) == []
