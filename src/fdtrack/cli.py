@@ -407,10 +407,12 @@ def _output(path: str) -> Iterator[Any]:
             yield stream
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # The web commands (parties, accounts, serve, demo) and the administrators' (tokens, audit)
-# register themselves on `main`.
+# register themselves on `main`; imported last because they import `main` from here.
 from fdtrack import cli_admin, cli_web  # noqa: E402, F401
+
+if __name__ == "__main__":  # pragma: no cover - `python -m fdtrack.cli`
+    # Run as a script this module is `__main__`; the commands above registered on `fdtrack.cli`.
+    from fdtrack.cli import main as registered_main
+
+    registered_main()

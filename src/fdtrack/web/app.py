@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.db.tokens import SqlTokenStore
 from fdtrack.adapters.duis.decoder import DuisDecoder
 from fdtrack.adapters.passwords import Argon2Hasher
+from fdtrack.runtime import steady_latency
 from fdtrack.services import purge
 from fdtrack.services.account_ports import PasswordHasher
 from fdtrack.services.tokens import TokenAuthenticator
@@ -75,8 +75,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Everything built so far lives as long as the server: the garbage collector need not scan it
         # again, which otherwise stalls every request in flight for tens of milliseconds now and then.
-        gc.collect()
-        gc.freeze()
+        steady_latency()
         task = asyncio.create_task(_purge_regularly(web)) if settings.purge_interval_minutes else None
         yield
         if task is not None:

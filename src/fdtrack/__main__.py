@@ -1,0 +1,5 @@
+"""`python -m fdtrack`: the same command as `fdtrack`."""
+
+from fdtrack.cli import main
+
+main()
