@@ -9,6 +9,7 @@ from fdtrack.adapters.db.engine import DEFAULT_DATABASE_URL
 from fdtrack.domain.device_types import DeviceType, parse_tracked_set
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.retention import DEFAULT_RETENTION_DAYS, RetentionPolicy
+from fdtrack.services.ingest import DEFAULT_BATCH_SIZE
 
 
 class Settings(BaseSettings):
@@ -19,7 +20,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
     tracked_device_types: str = "ESME,GSME,PPMID,HCALCS"
-    ingest_batch_size: int = Field(default=5_000, ge=1, le=50_000)
+    ingest_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=50_000)
 
     @field_validator("tracked_device_types")
     @classmethod

@@ -24,7 +24,7 @@ from fdtrack.services.ports import (
 from fdtrack.services.read_ahead import read_ahead
 from fdtrack.services.retry import run_with_retries
 
-DEFAULT_BATCH_SIZE = 5_000
+DEFAULT_BATCH_SIZE = 10_000  # events per transaction: fewer commits, and still flat memory (docs/benchmarks.md)
 BULK_LOAD = 100_000  # events in one ingestion after which table statistics are refreshed
 MAX_REPORTED_ERRORS = 1_000  # the rest stay in the rejected-events store; keeps memory flat on huge files
 
@@ -90,7 +90,8 @@ def ingest(
     """Ingest a stream in batches; each batch is stored atomically, so a crash loses only unfinished batches."""
     options = options or IngestOptions()
     total = IngestSummary()
-    with read_ahead(_validated_batches(raw_events, options)) as batches:
+    # One batch ahead is enough to overlap validation with the database; more would only cost memory.
+    with read_ahead(_validated_batches(raw_events, options), depth=1) as batches:
         for batch in batches:
             outcome = _store_validated(store, batch)
             total.add(outcome)

@@ -463,6 +463,14 @@ class SqlReadTransaction:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._codec = _Codec(connection.dialect.name)
+        # Request and device of the records read so far: their histories need them, and a look-up
+        # always reads the records first, so histories() rarely has to ask the database for them.
+        self._keys: dict[int, tuple[ServiceRequestId, str]] = {}
+
+    def _decoded(self, rows: Sequence[Sequence[Any]]) -> list[StoredRecord]:
+        records = [_record_from_values(self._codec, row) for row in rows]
+        self._keys.update({record.record_id: (record.request_id, record.device_id) for record in records})
+        return records
 
     def records_by_request(
         self,
@@ -486,8 +494,7 @@ class SqlReadTransaction:
         sql += " ORDER BY device_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        rows = self.connection.exec_driver_sql(sql, tuple(parameters)).all()
-        return [_record_from_values(self._codec, row) for row in rows]
+        return self._decoded(self.connection.exec_driver_sql(sql, tuple(parameters)).all())
 
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]:
         mark = self._codec.mark
@@ -497,14 +504,13 @@ class SqlReadTransaction:
             sql += f" AND originator_user_id IN ({self._codec.marks(len(originators))})"
             parameters.extend(sorted(originators))
         sql += " ORDER BY started_at DESC, service_request_id DESC"
-        rows = self.connection.exec_driver_sql(sql, tuple(parameters)).all()
-        return [_record_from_values(self._codec, row) for row in rows]
+        return self._decoded(self.connection.exec_driver_sql(sql, tuple(parameters)).all())
 
     def histories(self, record_ids: Collection[int]) -> dict[int, list[StoredEvent]]:
         """Each record's events, ordered by occurred_at then event_id (SPEC §5.1 rule 5)."""
         histories: dict[int, list[StoredEvent]] = {record_id: [] for record_id in record_ids}
-        keys: dict[int, tuple[ServiceRequestId, str]] = {}
-        for chunk in _chunks(sorted(histories)):
+        keys = self._keys
+        for chunk in _chunks(sorted(set(histories) - keys.keys())):
             sql = (
                 "SELECT id, service_request_id, device_id FROM distribution_records "
                 f"WHERE id IN ({self._codec.marks(len(chunk))})"
