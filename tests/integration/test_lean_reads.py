@@ -25,16 +25,9 @@ def test_every_device_reads_the_same_lean_and_general_for_every_viewer(api_store
                 found = fast.records_by_device(device, originators)
                 assert found == expected
                 ids = [record.record_id for record in found]
-                assert fast.histories(ids) == general.histories(ids)
+                assert fast.history_entries(ids) == general.history_entries(ids)
     viewer = lookup.Viewer("centre", None)
     policy = RetentionPolicy()
     assert lookup.records_by_device(lean, viewer, devices[0], policy) == lookup.records_by_device(
         api_store, viewer, devices[0], policy
     )
-
-
-def test_histories_of_records_not_read_first_go_the_general_way(api_store: SqlStore, tokens: Tokens) -> None:
-    with api_store.engine.connect() as connection:
-        ids = connection.execute(sa.text("SELECT id FROM distribution_records ORDER BY id LIMIT 3")).scalars().all()
-    with api_store.read() as general, LeanLookupStore(api_store.engine).read() as fast:
-        assert fast.histories(ids) == general.histories(ids)

@@ -14,7 +14,7 @@ from fdtrack.domain.errors import InvalidInput, RecordsNotFound
 from fdtrack.domain.identifiers import canonical_eui64, parse_device_id, parse_service_request_id
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
-from fdtrack.services.ports import Store, StoredEvent, StoredRecord
+from fdtrack.services.ports import HistoryEntry, Store, StoredRecord
 
 MAX_PAGE = 1_000
 DEFAULT_PAGE = 100
@@ -30,14 +30,6 @@ class Viewer:
     @classmethod
     def everyone(cls, name: str) -> Viewer:
         return cls(name, None)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    status: ProcessingStatus
-    reason: str
-    occurred_at: datetime
-    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +126,7 @@ class DeviceRecordReads(Protocol):
 
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]: ...
 
-    def histories(self, record_ids: Collection[int]) -> dict[int, list[StoredEvent]]: ...
+    def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]: ...
 
 
 class DeviceRecordSource(Protocol):
@@ -189,12 +181,12 @@ def decode_cursor(cursor: str) -> str:
 def _views(
     tx: DeviceRecordReads, records: list[StoredRecord], retention: RetentionPolicy
 ) -> list[DistributionRecordView]:
-    histories = tx.histories([record.record_id for record in records])
+    histories = tx.history_entries([record.record_id for record in records])
     return [record_view(record, retention, histories[record.record_id]) for record in records]
 
 
 def record_view(
-    record: StoredRecord, retention: RetentionPolicy, history: Sequence[StoredEvent] = ()
+    record: StoredRecord, retention: RetentionPolicy, history: Sequence[HistoryEntry] = ()
 ) -> DistributionRecordView:
     """A stored record as every interface shows it (with its history when the caller read it)."""
     state = record.state
@@ -209,8 +201,5 @@ def record_view(
         completion_status=state.completion,
         started_at=state.started_at,
         available_until=retention.available_until(record.last_received_at),
-        history=tuple(
-            HistoryEntry(stored.event.status, stored.event.reason, stored.event.occurred_at, stored.received_at)
-            for stored in history
-        ),
+        history=tuple(history),
     )

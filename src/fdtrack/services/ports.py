@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 from fdtrack.domain.derivation import RecordState
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
+from fdtrack.domain.statuses import ProcessingStatus
 
 RecordKey = tuple[str, str]  # (canonical Service Request ID, Device ID)
 
@@ -42,6 +43,16 @@ class RecordDelta:
     device_id: str
     state: RecordState
     last_received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of a record's history as users see it."""
+
+    status: ProcessingStatus
+    reason: str
+    occurred_at: datetime
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,8 @@ class ReadTransaction(Protocol):
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]: ...
 
     def histories(self, record_ids: Collection[int]) -> dict[int, list[StoredEvent]]: ...
+
+    def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]: ...
 
     def request_summary(
         self, request_id: ServiceRequestId, originators: frozenset[str] | None

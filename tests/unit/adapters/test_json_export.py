@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from fdtrack.adapters.json_export import record_json
 from fdtrack.domain.statuses import ProcessingStatus
-from fdtrack.services.lookup import DistributionRecordView, HistoryEntry
+from fdtrack.services.lookup import DistributionRecordView
+from fdtrack.services.ports import HistoryEntry
 
 PLUS_ONE = timezone(timedelta(hours=1))
 REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"

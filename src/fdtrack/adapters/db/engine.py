@@ -28,8 +28,20 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        _configure_postgresql(engine)
+        return engine
     raise ValueError(f"database URL: unsupported database {backend!r}, expected sqlite:// or postgresql://")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
+        # Sessions in UTC: psycopg then returns times with datetime.timezone.utc, which the store's
+        # decoder takes as they are instead of converting each one from the server's zone.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -16,11 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from fdtrack.adapters.db.store import _RECORD_COLUMNS, _Codec, _record_from_values
-from fdtrack.domain.device_types import DeviceType
-from fdtrack.domain.events import TrackingEvent
-from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import ProcessingStatus
-from fdtrack.services.ports import StoredEvent, StoredRecord
+from fdtrack.services.ports import HistoryEntry, StoredRecord
 
 _CHUNK = 500  # record ids per IN (...) list
 
@@ -53,8 +50,7 @@ class _Statements:
     def __init__(self, codec: _Codec) -> None:
         self.codec = codec
         self._by_device: dict[int | None, str] = {}
-        self._histories: dict[int, str] = {}
-        self._keys: dict[int, str] = {}
+        self._entries: dict[int, str] = {}
 
     def by_device(self, originators: int | None) -> str:
         sql = self._by_device.get(originators)
@@ -67,25 +63,15 @@ class _Statements:
             self._by_device[originators] = sql
         return sql
 
-    def histories(self, records: int) -> str:
-        sql = self._histories.get(records)
+    def history_entries(self, records: int) -> str:
+        sql = self._entries.get(records)
         if sql is None:
             sql = (
-                "SELECT record_id, event_id, status, occurred_at, received_at, reason, firmware_version, device_type "
+                "SELECT record_id, status, reason, occurred_at, received_at "
                 f"FROM status_events WHERE record_id IN ({self.codec.marks(records)}) "
                 "ORDER BY record_id, occurred_at, event_id"
             )
-            self._histories[records] = sql
-        return sql
-
-    def record_keys(self, records: int) -> str:
-        sql = self._keys.get(records)
-        if sql is None:
-            sql = (
-                "SELECT id, service_request_id, device_id FROM distribution_records "
-                f"WHERE id IN ({self.codec.marks(records)})"
-            )
-            self._keys[records] = sql
+            self._entries[records] = sql
         return sql
 
 
@@ -96,7 +82,6 @@ class LeanReadTransaction:
         self._cursor = cursor
         self._statements = statements
         self._codec = statements.codec
-        self._keys: dict[int, tuple[ServiceRequestId, str]] = {}
 
     def _rows(self, sql: str, parameters: Sequence[object]) -> list[Any]:
         self._cursor.execute(sql, tuple(parameters))
@@ -105,36 +90,18 @@ class LeanReadTransaction:
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]:
         parameters = (device_id,) if originators is None else (device_id, *sorted(originators))
         sql = self._statements.by_device(None if originators is None else len(originators))
-        records = [_record_from_values(self._codec, row) for row in self._rows(sql, parameters)]
-        self._keys.update({record.record_id: (record.request_id, record.device_id) for record in records})
-        return records
+        return [_record_from_values(self._codec, row) for row in self._rows(sql, parameters)]
 
-    def histories(self, record_ids: Collection[int]) -> dict[int, list[StoredEvent]]:
+    def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]:
         wanted = sorted(set(record_ids))
-        self._learn_keys([record_id for record_id in wanted if record_id not in self._keys])
-        histories: dict[int, list[StoredEvent]] = {record_id: [] for record_id in wanted}
+        entries: dict[int, list[HistoryEntry]] = {record_id: [] for record_id in wanted}
         moment = self._codec.read_moment
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self._rows(self._statements.histories(len(chunk)), chunk)
-            for record_id, event_id, status, occurred_at, received_at, reason, firmware, device_type in rows:
-                request_id, device_id = self._keys[record_id]
-                event = TrackingEvent(
-                    event_id=event_id,
-                    request_id=request_id,
-                    device_id=device_id,
-                    status=ProcessingStatus(status),
-                    occurred_at=moment(occurred_at),
-                    reason=reason,
-                    firmware_version=firmware,
-                    device_type=DeviceType(device_type) if device_type else None,
+            for record_id, status, reason, occurred_at, received_at in self._rows(
+                self._statements.history_entries(len(chunk)), chunk
+            ):
+                entries[record_id].append(
+                    HistoryEntry(ProcessingStatus(status), reason, moment(occurred_at), moment(received_at))
                 )
-                histories[record_id].append(StoredEvent(event, moment(received_at)))
-        return histories
-
-    def _learn_keys(self, record_ids: list[int]) -> None:
-        """Histories of records not read through this transaction: their request and device first."""
-        for start in range(0, len(record_ids), _CHUNK):
-            chunk = record_ids[start : start + _CHUNK]
-            for record_id, request_id, device_id in self._rows(self._statements.record_keys(len(chunk)), chunk):
-                self._keys[record_id] = (ServiceRequestId.from_canonical(request_id), device_id)
+        return entries

@@ -24,6 +24,7 @@ from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.services.ports import (
     AuditEntry,
+    HistoryEntry,
     RecordDelta,
     RecordKey,
     Rejection,
@@ -235,6 +236,8 @@ class _Codec:
             # Appending the offset is cheaper than datetime.replace(tzinfo=…), on the hottest read path.
             return datetime.fromisoformat(value + "+00:00")
         moment: datetime = value
+        if moment.tzinfo is UTC:
+            return moment
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     def marks(self, count: int) -> str:
@@ -547,6 +550,21 @@ class SqlReadTransaction:
                 )
                 histories[record_id].append(StoredEvent(event, read(received_at)))
         return histories
+
+    def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]:
+        """What users see of each record's history (four columns: cheaper than whole events)."""
+        entries: dict[int, list[HistoryEntry]] = {record_id: [] for record_id in record_ids}
+        read = self._codec.read_moment
+        for chunk in _chunks(sorted(entries)):
+            sql = (
+                "SELECT record_id, status, reason, occurred_at, received_at FROM status_events "
+                f"WHERE record_id IN ({self._codec.marks(len(chunk))}) ORDER BY record_id, occurred_at, event_id"
+            )
+            for record_id, status, reason, occurred_at, received_at in self.connection.exec_driver_sql(
+                sql, tuple(chunk)
+            ).all():
+                entries[record_id].append(HistoryEntry(_STATUSES[status], reason, read(occurred_at), read(received_at)))
+        return entries
 
     def request_summary(
         self, request_id: ServiceRequestId, originators: frozenset[str] | None
