@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from e2e.conftest import sign_in
-from e2e.seed import ALPHA, LARGE_REQUEST, SHARED_DEVICE
+from e2e.conftest import LiveServer, sign_in
+from e2e.seed import ALPHA, CENTRE, LARGE_REQUEST, SHARED_DEVICE
+from e2e.test_service_centre_reset import auditor
 
 pytestmark = pytest.mark.browser
 SCREEN = "/ssi/firmware-distribution-tracking"
@@ -36,5 +37,23 @@ def test_the_main_pages_render_and_can_be_captured(page: Page, tmp_path: Path) -
     assert shots == sorted(f"{name}.png" for name in PAGES)
     if os.environ.get("FDTRACK_UPDATE_SCREENSHOTS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
+        for name in shots:
+            shutil.copy(tmp_path / name, DOCS / name)
+
+
+def test_the_service_centre_and_audit_pages_render_and_can_be_captured(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, CENTRE)
+    page.goto(f"/ssmi/device-reset?device_id={SHARED_DEVICE}")
+    page.screenshot(path=tmp_path / "service-centre-reset.png", full_page=True)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, auditor(live_server))
+    page.goto("/admin/audit-log")
+    page.screenshot(path=tmp_path / "audit-log.png", full_page=True)
+    shots = sorted(path.name for path in tmp_path.glob("*.png"))
+    assert shots == ["audit-log.png", "service-centre-reset.png"]
+    if os.environ.get("FDTRACK_UPDATE_SCREENSHOTS") == "1":
         for name in shots:
             shutil.copy(tmp_path / name, DOCS / name)
