@@ -407,9 +407,10 @@ def _output(path: str) -> Iterator[Any]:
             yield stream
 
 
-# The web commands (parties, accounts, serve, demo) and the administrators' (tokens, audit)
+# The web commands (parties, accounts, serve, demo), the administrators' (tokens, audit) and
+# the operators' (backup, restore)
 # register themselves on `main`; imported last because they import `main` from here.
-from fdtrack import cli_admin, cli_web  # noqa: E402, F401
+from fdtrack import cli_admin, cli_operations, cli_web  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover - `python -m fdtrack.cli`
     # Run as a script this module is `__main__`; the commands above registered on `fdtrack.cli`.
