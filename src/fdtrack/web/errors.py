@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -18,6 +20,8 @@ from fdtrack.web.auth import CsrfRejected, NotSignedIn, login_redirect_location
 from fdtrack.web.dependencies import services
 
 log = logging.getLogger("fdtrack.web")
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "The tracking database cannot be reached just now. Try again in a few seconds."
 API_PREFIX = "/api/"
 
 # Not found and not permitted share 404 (§7): the status alone must not reveal that a record exists.
@@ -106,6 +110,21 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return api_error(400, "invalid_input", message)
         return error_page(request, 400, message)
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_unavailable(request: Request, error: Exception) -> Response:
+        # The database is down or unreachable (or SQLite stayed locked past its timeout): a state that
+        # passes. Clients are told when to try again; the pool reconnects by itself once it is back.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if _is_api(request):
+            response: Response = api_error(503, "database_unavailable", DATABASE_UNAVAILABLE)
+        else:
+            response = error_page(request, 503, DATABASE_UNAVAILABLE, title="Service unavailable")
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:

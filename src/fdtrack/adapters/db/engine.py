@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///fdtrack.db"
 WRITE = {"fdtrack_write": True}
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def normalise_url(url: str) -> str:
@@ -28,7 +29,16 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # A server that does not answer fails a request within seconds instead of holding it: the
+        # web service then answers 503 with Retry-After, and pre-ping replaces dead connections.
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=10,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        )
         _configure_postgresql(engine)
         return engine
     raise ValueError(f"database URL: unsupported database {backend!r}, expected sqlite:// or postgresql://")
