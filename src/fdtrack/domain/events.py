@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from fdtrack.domain.device_types import ALL_TRACKED, DeviceType, parse_device_type
@@ -49,16 +49,7 @@ class TrackingEvent:
 
     def attached_to(self, request_id: ServiceRequestId) -> TrackingEvent:
         """The same event, attached to the request it was correlated with (§5.3)."""
-        return TrackingEvent(
-            self.event_id,
-            request_id,
-            self.device_id,
-            self.status,
-            self.occurred_at,
-            self.reason,
-            self.firmware_version,
-            self.device_type,
-        )
+        return replace(self, request_id=request_id)
 
 
 def content_digest(

@@ -109,16 +109,29 @@ def iter_records_by_request(
     *,
     with_history: bool = True,
 ) -> Iterator[DistributionRecordView]:
-    """Every record of a request, page by page, so a 50,000-device request streams in flat memory."""
-    cursor = None
+    """Every record of a request, page by page (each page its own short read, so a slow reader never
+    holds a transaction open), in flat memory. The first page is read now: RecordsNotFound is raised
+    here, before the caller commits to anything, not on the first iteration."""
+    first = records_by_request(store, viewer, request_id, retention, limit=page_size, with_history=with_history)
+    return _pages_from(first, store, viewer, request_id, retention, page_size, with_history)
+
+
+def _pages_from(
+    page: RecordsPage,
+    store: Store,
+    viewer: Viewer,
+    request_id: str,
+    retention: RetentionPolicy,
+    page_size: int,
+    with_history: bool,
+) -> Iterator[DistributionRecordView]:
     while True:
-        page = records_by_request(
-            store, viewer, request_id, retention, limit=page_size, cursor=cursor, with_history=with_history
-        )
         yield from page.records
         if page.next_cursor is None:
             return
-        cursor = page.next_cursor
+        page = records_by_request(
+            store, viewer, request_id, retention, limit=page_size, cursor=page.next_cursor, with_history=with_history
+        )
 
 
 class DeviceRecordReads(Protocol):

@@ -293,13 +293,6 @@ def _record_from_values(codec: _Codec, row: Sequence[Any]) -> StoredRecord:
     )
 
 
-def _record_from_row(row: Row[Any]) -> StoredRecord:
-    return _record_from_values(_ROW_CODEC, tuple(getattr(row, column) for column in _RECORD_COLUMNS))
-
-
-_ROW_CODEC = _Codec("postgresql")  # rows read through SQLAlchemy already hold datetimes
-
-
 class SqlWriteTransaction:
     """Writes of one batch; on PostgreSQL the records it reads are locked until it commits."""
 
