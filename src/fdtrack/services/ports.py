@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from fdtrack.domain.derivation import RecordState
@@ -97,7 +97,10 @@ class AuditEntry:
 class WriteTransaction(Protocol):
     """One atomic unit of writes; concurrent writers are serialised per record by the adapter."""
 
-    def stored_digests(self, event_ids: Collection[str]) -> dict[str, bytes]: ...
+    def stored_digests(self, event_requests: Mapping[str, ServiceRequestId | None]) -> dict[str, bytes]:
+        """Content digests of the events already stored, by event_id; each id is given with the
+        request its event names, if any, which lets the adapter look in one place only."""
+        ...
 
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]: ...
 
@@ -153,6 +156,15 @@ class Store(Protocol):
     def read(self) -> AbstractContextManager[ReadTransaction]: ...
 
     def refresh_statistics(self) -> None: ...
+
+    def prepare_storage(self, today: date) -> None:
+        """Make ready the storage the coming days' events will need (partitions, where used)."""
+        ...
+
+    def drop_expired_storage(self, cutoff: datetime) -> int:
+        """Remove whole units of storage whose every record has expired (partitions, where used);
+        how many records went with them. Expired records elsewhere are left to delete_expired."""
+        ...
 
 
 # --- DUIS ingestion (SPEC §8.5): decoding upstream messages and remembering Update Firmware requests ---

@@ -1,9 +1,9 @@
-"""Retention use case (SPEC §6): delete expired records in short transactions and audit the purge."""
+"""Retention use case (SPEC §6): drop wholly expired storage, delete the other expired records, audit it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ports import AuditEntry, RemembersFirmwareRequests, Store
@@ -23,9 +23,16 @@ def purge(
     actor: str,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete every record expired at `as_of`; returns how many were deleted."""
+    """Delete every record expired at `as_of`; returns how many were deleted.
+
+    Whole partitions go first (where the storage has them), at the cost of a catalogue change;
+    records expired beside live ones are then deleted row by row in short transactions."""
     cutoff = retention.cutoff(as_of)
-    deleted = 0
+    store.prepare_storage(as_of.astimezone(UTC).date())
+    in_partitions = store.drop_expired_storage(cutoff)
+    if on_progress is not None and in_partitions:
+        on_progress(in_partitions)
+    deleted = in_partitions
     while True:
         with store.write() as tx:
             count = tx.delete_expired(cutoff, PURGE_BATCH)
@@ -34,7 +41,7 @@ def purge(
             on_progress(count)
         if count < PURGE_BATCH:
             break
-    detail: dict[str, object] = {"deleted": deleted}
+    detail: dict[str, object] = {"deleted": deleted, "deleted_with_partitions": in_partitions}
     if isinstance(store, RemembersFirmwareRequests):
         detail["firmware_requests_forgotten"] = _forget_firmware_requests(store, cutoff)
     with store.write() as tx:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fdtrack.adapters.db.engine import WRITE
 from fdtrack.adapters.db.schema import accounts, parties, party_user_ids, web_sessions
-from fdtrack.adapters.db.store import SqlWriteTransaction
+from fdtrack.adapters.db.store import append_audit_entry
 from fdtrack.domain.accounts import Account, AlreadyExists, Party, Role
 from fdtrack.domain.lockout import LoginAttempts
 from fdtrack.services.account_ports import StoredCredentials, StoredSession
@@ -170,5 +170,4 @@ class SqlAccountWriteTransaction(SqlAccountReadTransaction):
         return self.connection.execute(delete(_S).where(_S.c.last_seen_at < moment)).rowcount
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None:
-        # One audit format for the whole product: reuse the tracking store's writer on this connection.
-        SqlWriteTransaction(self.connection).append_audit(entry, at)
+        append_audit_entry(self.connection, entry, at)

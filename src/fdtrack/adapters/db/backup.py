@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from fdtrack.adapters.db.engine import normalise_url
+from fdtrack.adapters.db.schema import metadata
 
 
 class BackupFailed(Exception):
@@ -36,19 +37,31 @@ def restore(database_url: str, source: Path) -> None:
         with _sqlite(source) as backup_copy, _sqlite(_sqlite_path(database_url)) as target:
             backup_copy.backup(target)
         return
+    # pg_restore --clean cannot drop the partitions' inherited keys, so psql first drops fdtrack's
+    # own tables (partitions go with them) and then replays the dump, all in one transaction.
+    script = _run(["pg_restore", "--no-owner", "--file=-", str(source)])
     _run(
         [
-            "pg_restore",
-            "--clean",
-            "--if-exists",
-            "--no-owner",
+            "psql",
+            "--quiet",
+            "--no-psqlrc",
             "--single-transaction",
-            "--exit-on-error",
+            "--set=ON_ERROR_STOP=1",
             "--dbname",
             _libpq(database_url),
-            str(source),
-        ]
+            "--command",
+            _DROP_FDTRACK_OBJECTS,
+            "--file=-",
+        ],
+        stdin=script,
     )
+
+
+_DROP_FDTRACK_OBJECTS = (
+    "DROP TABLE IF EXISTS "
+    + ", ".join(["alembic_version", *(table.name for table in metadata.sorted_tables)])
+    + " CASCADE; DROP FUNCTION IF EXISTS audit_log_is_append_only() CASCADE;"
+)
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:
@@ -69,9 +82,12 @@ def _libpq(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], stdin: str | None = None) -> str:
     if shutil.which(command[0]) is None:
         raise BackupFailed(f"{command[0]} is not installed (Debian: postgresql-client)")
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - fixed tools
+    result = subprocess.run(  # noqa: S603 - fixed tools
+        command, input=stdin, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise BackupFailed(f"{command[0]} failed: {result.stderr.strip()[-500:]}")
+    return result.stdout

@@ -35,10 +35,15 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 # "C" collation on PostgreSQL, SQLite's default BINARY. The database merges states with them.
 Rank = String(200).with_variant(String(200, collation="C"), "postgresql")
 
+# PostgreSQL keeps the two tracking tables below partitioned by day (see partitions.py); these
+# definitions are their shape on SQLite and the columns both databases share.
 distribution_records = Table(
     "distribution_records",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
+    # The day the record's Service Request was first received (request_buckets): a record and its
+    # events live in that day's partition on PostgreSQL, whatever arrives for it later.
+    Column("bucket_day", Date, nullable=False),
     Column("service_request_id", String(100), nullable=False),
     Column("device_id", String(23), nullable=False),
     Column("originator_user_id", String(23), nullable=False),
@@ -69,6 +74,7 @@ status_events = Table(
     metadata,
     Column("event_id", String(128), primary_key=True),
     Column("record_id", Id, ForeignKey("distribution_records.id", ondelete="CASCADE"), nullable=False),
+    Column("bucket_day", Date, nullable=False),  # always its record's
     Column("status", String(32), nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
@@ -77,6 +83,16 @@ status_events = Table(
     Column("device_type", String(8)),
     Column("content_digest", LargeBinary(32), nullable=False),
     Index(None, "record_id"),
+)
+
+# Which day's partition holds each Service Request's records. Ingestion fixes it when the request
+# is first seen; it goes when that partition is dropped. A request's records thus stay together.
+request_buckets = Table(
+    "request_buckets",
+    metadata,
+    Column("service_request_id", String(100), primary_key=True),
+    Column("bucket_day", Date, nullable=False),
+    Index(None, "bucket_day"),
 )
 
 rejected_events = Table(

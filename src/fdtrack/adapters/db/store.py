@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from fdtrack.adapters.db.engine import WRITE, make_engine
 from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
 from fdtrack.adapters.db.migrate import upgrade
-from fdtrack.adapters.db.schema import audit_log, distribution_records, rejected_events, status_events
+from fdtrack.adapters.db.partitions import (
+    create_partitions,
+    days_around,
+    drop_partition,
+    partition_days,
+    partition_name,
+)
+from fdtrack.adapters.db.schema import (
+    audit_log,
+    distribution_records,
+    rejected_events,
+    request_buckets,
+    status_events,
+)
 from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
@@ -36,8 +50,12 @@ from fdtrack.services.ports import (
 
 _CHUNK = 2_000  # keys per IN (...) list: well inside SQLite's bound-parameter limit
 _TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}  # deadlock, serialisation failure, lock not available
+_NO_PARTITION = "23514"  # check_violation: raised for a row whose day has no partition (any more)
 _R = distribution_records
+# On PostgreSQL a look-up by request names its partition (run-time pruning picks it).
+_BUCKET_OF_REQUEST = "(SELECT bucket_day FROM request_buckets WHERE service_request_id = %s)"
 _E = status_events
+_B = request_buckets
 
 
 class SqlStore:
@@ -46,6 +64,8 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**WRITE)
+        self._partitioned = engine.dialect.name == "postgresql"
+        self._partition_days: set[date] = set()  # known to exist; refreshed from the database on a miss
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
@@ -66,11 +86,65 @@ class SqlStore:
     def write(self) -> Iterator[SqlWriteTransaction]:
         try:
             with self._writer.begin() as connection:
-                yield SqlWriteTransaction(connection)
+                yield SqlWriteTransaction(connection, self._ensure_partition)
         except OperationalError as error:
             if _is_transient(error):
                 raise RetryBatch(str(error.orig)) from error
             raise
+        except (IntegrityError, psycopg.IntegrityError) as error:
+            cause = getattr(error, "orig", error)
+            if getattr(cause, "sqlstate", None) == _NO_PARTITION:
+                # A partition this process believed in was dropped by another one's purge.
+                self._partition_days.clear()
+                raise RetryBatch(str(cause)) from error
+            raise
+
+    def _ensure_partition(self, day: date) -> None:
+        """Create the day's partition if it is missing, in a short transaction of its own (the
+        batch's transaction must not hold the lock that creating one takes)."""
+        if not self._partitioned or day in self._partition_days:
+            return
+        with self.engine.begin() as connection:
+            create_partitions(connection, [day])
+            self._partition_days = partition_days(connection)
+
+    def prepare_storage(self, today: date) -> None:
+        """Partitions for today and the next days, made before ingestion needs them."""
+        if not self._partitioned:
+            return
+        with self.engine.begin() as connection:
+            create_partitions(connection, days_around(today))
+            self._partition_days = partition_days(connection)
+
+    def drop_expired_storage(self, cutoff: datetime) -> int:
+        """Drop each day's partitions whose every record has expired; how many records went.
+
+        The day's requests are locked first, so no batch can add to the partition meanwhile; once
+        their buckets are gone, any later event for them starts a bucket in a current partition."""
+        if not self._partitioned:
+            return 0
+        cutoff_day = cutoff.astimezone(UTC).date()
+        with self.engine.connect() as connection:
+            candidates = sorted(day for day in partition_days(connection) if day < cutoff_day)
+        dropped = 0
+        for day in candidates:
+            records = partition_name("distribution_records", day)
+            with self._writer.begin() as connection:
+                connection.exec_driver_sql(
+                    "SELECT 1 FROM request_buckets WHERE bucket_day = %s ORDER BY service_request_id FOR UPDATE", (day,)
+                )
+                live = connection.exec_driver_sql(
+                    f"SELECT EXISTS (SELECT 1 FROM {records} WHERE last_received_day >= %s AND last_received_at >= %s)",
+                    (cutoff_day, cutoff),
+                ).scalar_one()
+                if live:
+                    continue
+                count = int(connection.exec_driver_sql(f"SELECT count(*) FROM {records}").scalar_one())
+                connection.exec_driver_sql("DELETE FROM request_buckets WHERE bucket_day = %s", (day,))
+            drop_partition(self.engine, day)
+            self._partition_days.discard(day)
+            dropped += count
+        return dropped
 
     @contextmanager
     def read(self) -> Iterator[SqlReadTransaction]:
@@ -120,6 +194,7 @@ _RECORD_COLUMNS = (
     "last_received_at",
 )
 _MERGED_COLUMNS = (
+    "bucket_day",
     "service_request_id",
     "device_id",
     "originator_user_id",
@@ -139,6 +214,7 @@ _MERGED_COLUMNS = (
 _EVENT_COLUMNS = (
     "event_id",
     "record_id",
+    "bucket_day",
     "status",
     "occurred_at",
     "received_at",
@@ -147,8 +223,10 @@ _EVENT_COLUMNS = (
     "device_type",
     "content_digest",
 )
-_MERGED_TYPES = ("text",) * 6 + ("timestamptz", "text", "timestamptz") + ("text",) * 4 + ("timestamptz", "date")
-_EVENT_TYPES = ("text", "bigint", "text", "timestamptz", "timestamptz", "text", "text", "text", "bytea")
+_MERGED_TYPES = (
+    ("date",) + ("text",) * 6 + ("timestamptz", "text", "timestamptz") + ("text",) * 4 + ("timestamptz", "date")
+)
+_EVENT_TYPES = ("text", "bigint", "date", "text", "timestamptz", "timestamptz", "text", "text", "text", "bytea")
 _STATUSES = {status.value: status for status in ProcessingStatus}  # a dict is cheaper than Enum(value)
 _RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
 
@@ -244,10 +322,11 @@ class _Codec:
         return ", ".join([self.mark] * count)
 
 
-def _merge_values(codec: _Codec, delta: RecordDelta) -> tuple[object, ...]:
+def _merge_values(codec: _Codec, delta: RecordDelta, bucket: object) -> tuple[object, ...]:
     state = delta.state
     firmware, device_type = state.firmware_version, state.device_type
     return (
+        bucket,
         str(delta.request_id),
         delta.device_id,
         delta.request_id.originator,
@@ -293,18 +372,34 @@ def _record_from_values(codec: _Codec, row: Sequence[Any]) -> StoredRecord:
     )
 
 
+def append_audit_entry(connection: Connection, entry: AuditEntry, at: datetime) -> None:
+    """One audit format for the whole product, whichever transaction writes the entry."""
+    connection.execute(
+        audit_log.insert().values(
+            occurred_at=at,
+            actor=entry.actor,
+            action=entry.action,
+            subject=entry.subject,
+            detail=json.dumps(entry.detail, sort_keys=True, default=str),
+        )
+    )
+
+
 class SqlWriteTransaction:
     """Writes of one batch; on PostgreSQL the records it reads are locked until it commits."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, ensure_partition: Callable[[date], None]) -> None:
         self.connection = connection
+        self._ensure_partition = ensure_partition
         self._codec = codec = _Codec(connection.dialect.name)
         self._lock_suffix = "" if codec.sqlite else " FOR UPDATE"
+        self._buckets: dict[str, object] = {}  # bucket day of each request this batch writes
+        conflict_key = "service_request_id, device_id" + ("" if codec.sqlite else ", bucket_day")
         # SQLite runs one statement per row in C (executemany); PostgreSQL gets each batch as one
         # statement over column arrays, which saves a network round trip and a plan per row.
         self._merge_sql = (
             f"INSERT INTO distribution_records AS r ({', '.join(_MERGED_COLUMNS)}) {{source}} "
-            "ON CONFLICT (service_request_id, device_id) DO UPDATE SET "
+            f"ON CONFLICT ({conflict_key}) DO UPDATE SET "
             + ", ".join(f"{column} = {expression}" for column, expression in _MERGE_SET.items())
             + " RETURNING id, service_request_id, device_id"
         )
@@ -329,9 +424,63 @@ class SqlWriteTransaction:
         columns = tuple(list(column) for column in zip(*rows, strict=True))
         return int(self.connection.exec_driver_sql(sql, columns).rowcount)
 
-    def stored_digests(self, event_ids: Collection[str]) -> dict[str, bytes]:
+    def stored_digests(self, event_requests: Mapping[str, ServiceRequestId | None]) -> dict[str, bytes]:
         sql = "SELECT event_id, content_digest FROM status_events WHERE event_id"
-        return {event_id: bytes(digest) for event_id, digest in self._select_in(sql, sorted(event_ids))}
+        if self._codec.sqlite:
+            return {event_id: bytes(digest) for event_id, digest in self._select_in(sql, sorted(event_requests))}
+        # An event naming a request can only be in that request's partition: looking there alone
+        # spares an index probe per partition and event. Events naming none may be anywhere.
+        buckets = self._known_buckets({str(r) for r in event_requests.values() if r is not None})
+        by_bucket: dict[object, list[str]] = {}
+        for event_id, request in event_requests.items():
+            if request is None:
+                by_bucket.setdefault(None, []).append(event_id)
+            elif (bucket := buckets.get(str(request))) is not None:
+                by_bucket.setdefault(bucket, []).append(event_id)
+        stored: dict[str, bytes] = {}
+        for bucket, event_ids in by_bucket.items():
+            if bucket is None:
+                rows = self._select_in(sql, sorted(event_ids))
+            else:
+                rows = self.connection.exec_driver_sql(
+                    f"{sql} = ANY(%b::text[]) AND bucket_day = %s", (sorted(event_ids), bucket)
+                )
+            stored.update((event_id, bytes(digest)) for event_id, digest in rows)
+        return stored
+
+    def _known_buckets(self, request_ids: Collection[str]) -> dict[str, object]:
+        sql = "SELECT service_request_id, bucket_day FROM request_buckets WHERE service_request_id"
+        return dict(self._select_in(sql, sorted(request_ids)))  # type: ignore[arg-type]
+
+    def _claim_buckets(self, request_ids: Collection[str], day: date) -> dict[str, object]:
+        """The bucket of each request, starting today's for the new ones. On PostgreSQL the rows are
+        share-locked until commit, so a purge cannot drop their partitions under this batch."""
+        ordered = sorted(request_ids)
+        self._ensure_partition(day)
+        if self._codec.sqlite:
+            self.connection.exec_driver_sql(
+                "INSERT OR IGNORE INTO request_buckets (service_request_id, bucket_day) VALUES (?, ?)",
+                [(request_id, day.isoformat()) for request_id in ordered],
+            )
+            return self._known_buckets(ordered)
+        buckets: dict[str, object] = {}
+        for _ in range(2):  # a purge may remove a bucket between the two statements: claim it again
+            missing = [request_id for request_id in ordered if request_id not in buckets]
+            self.connection.exec_driver_sql(
+                "INSERT INTO request_buckets (service_request_id, bucket_day) "
+                "SELECT unnest(%b::text[]), %s ON CONFLICT DO NOTHING",
+                (missing, day),
+            )
+            buckets.update(
+                self.connection.exec_driver_sql(
+                    "SELECT service_request_id, bucket_day FROM request_buckets "
+                    "WHERE service_request_id = ANY(%b::text[]) ORDER BY service_request_id FOR SHARE",
+                    (missing,),
+                ).all()
+            )
+            if len(buckets) == len(ordered):
+                return buckets
+        raise RetryBatch("the buckets of this batch's requests kept being removed")
 
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]:
         sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records WHERE device_id"
@@ -355,10 +504,12 @@ class SqlWriteTransaction:
         """Merge partial states into the stored records (creating missing ones); their ids by key."""
         # Sorted, so concurrent writers take row locks in one order and cannot deadlock each other.
         ordered = sorted(deltas, key=lambda delta: (str(delta.request_id), delta.device_id))
-        rows = [_merge_values(self._codec, delta) for delta in ordered]
         ids: dict[RecordKey, int] = {}
-        if not rows:
+        if not ordered:
             return ids
+        today = ordered[0].last_received_at.astimezone(UTC).date()
+        self._buckets = buckets = self._claim_buckets({str(delta.request_id) for delta in ordered}, today)
+        rows = [_merge_values(self._codec, delta, buckets[str(delta.request_id)]) for delta in ordered]
         if self._codec.sqlite:
             # executemany runs the statement per row in C; it cannot return rows, so the ids follow
             # from one indexed read by Device ID.
@@ -379,10 +530,12 @@ class SqlWriteTransaction:
             return 0
         moment = self._codec.moment
         received = moment(received_at)
+        buckets = self._buckets
         rows = [
             (
                 event.event_id,
                 record_id,
+                buckets[str(event.request_id)],
                 event.status.value,
                 moment(event.occurred_at),
                 received,
@@ -393,7 +546,27 @@ class SqlWriteTransaction:
             )
             for record_id, event, digest in events
         ]
-        return self._execute_rows(self._insert_event_sql, rows)
+        if self._codec.sqlite:
+            return self._execute_rows(self._insert_event_sql, rows)
+        return self._copy_events(rows)
+
+    def _copy_events(self, rows: Sequence[tuple[object, ...]]) -> int:
+        """Events go in by COPY, PostgreSQL's bulk path: they are new (the batch was classified
+        against the stored ones), and one stored meanwhile by another writer fails the batch,
+        which then starts again and finds it."""
+        driver = self.connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        try:
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY status_events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                copy.set_types(_EVENT_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation as error:
+            raise RetryBatch("an event of this batch was stored concurrently") from error
+        return len(rows)
 
     def add_rejections(self, rejections: Sequence[Rejection], received_at: datetime) -> None:
         if not rejections:
@@ -429,25 +602,35 @@ class SqlWriteTransaction:
 
     def delete_expired(self, cutoff: datetime, limit: int) -> int:
         """Delete up to `limit` expired records with their events; small batches keep locks short."""
-        ids = [
-            row.id
-            for row in self.connection.execute(select(_R.c.id).where(*_expired(cutoff)).order_by(_R.c.id).limit(limit))
-        ]
-        if ids:
+        query = select(_R.c.id, _R.c.bucket_day, _R.c.service_request_id).where(*_expired(cutoff))
+        rows = self.connection.execute(query.order_by(_R.c.id).limit(limit)).all()
+        if not rows:
+            return 0
+        ids = [row.id for row in rows]
+        if self._codec.sqlite:
             self.connection.execute(delete(_E).where(_E.c.record_id.in_(ids)))
             self.connection.execute(delete(_R).where(_R.c.id.in_(ids)))
+            # Writers take turns on SQLite, so a request left without records can lose its bucket
+            # here; on PostgreSQL buckets go only with their partition (drop_expired_storage).
+            requests = sorted({row.service_request_id for row in rows})
+            for chunk in _chunks(requests):
+                self.connection.execute(
+                    delete(_B).where(
+                        _B.c.service_request_id.in_(chunk),
+                        ~select(_R.c.id).where(_R.c.service_request_id == _B.c.service_request_id).exists(),
+                    )
+                )
+            return len(ids)
+        # The bucket days confine each delete to the partitions that hold these records.
+        days = sorted({row.bucket_day for row in rows})
+        for table, key in (("status_events", "record_id"), ("distribution_records", "id")):
+            self.connection.exec_driver_sql(
+                f"DELETE FROM {table} WHERE {key} = ANY(%b::bigint[]) AND bucket_day = ANY(%b::date[])", (ids, days)
+            )
         return len(ids)
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None:
-        self.connection.execute(
-            audit_log.insert().values(
-                occurred_at=at,
-                actor=entry.actor,
-                action=entry.action,
-                subject=entry.subject,
-                detail=json.dumps(entry.detail, sort_keys=True, default=str),
-            )
-        )
+        append_audit_entry(self.connection, entry, at)
 
 
 class SqlReadTransaction:
@@ -481,6 +664,9 @@ class SqlReadTransaction:
         mark = self._codec.mark
         sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records WHERE service_request_id = {mark}"
         parameters: list[object] = [str(request_id)]
+        if not self._codec.sqlite:
+            sql += f" AND bucket_day = {_BUCKET_OF_REQUEST}"
+            parameters.append(str(request_id))
         if after_device_id is not None:
             sql += f" AND device_id > {mark}"
             parameters.append(after_device_id)
@@ -566,7 +752,7 @@ class SqlReadTransaction:
             return {}
         query = (
             select(_R.c.completion_status, _R.c.current_status, func.count())
-            .where(_R.c.service_request_id == str(request_id))
+            .where(*self._of_request(request_id))
             .group_by(_R.c.completion_status, _R.c.current_status)
         )
         return {(row[0], row[1]): row[2] for row in self.connection.execute(query)}
@@ -574,10 +760,19 @@ class SqlReadTransaction:
     def request_firmware_versions(self, request_id: ServiceRequestId) -> dict[str | None, int]:
         query = (
             select(_R.c.firmware_version, func.count())
-            .where(_R.c.service_request_id == str(request_id))
+            .where(*self._of_request(request_id))
             .group_by(_R.c.firmware_version)
         )
         return {row[0]: row[1] for row in self.connection.execute(query)}
+
+    def _of_request(self, request_id: ServiceRequestId) -> tuple[Any, ...]:
+        """The records of one request; on PostgreSQL also the partition they are in, which spares
+        the query a look into every other day's partition."""
+        condition = _R.c.service_request_id == str(request_id)
+        if self._codec.sqlite:
+            return (condition,)
+        bucket = select(_B.c.bucket_day).where(_B.c.service_request_id == str(request_id)).scalar_subquery()
+        return condition, _R.c.bucket_day == bucket
 
     def count_expired(self, cutoff: datetime) -> int:
         query = select(func.count()).select_from(_R).where(*_expired(cutoff))

@@ -1,0 +1,187 @@
+"""Retention by day: PostgreSQL keeps each request's records in its first day's partition, made ahead
+and dropped whole once every record in it has expired; both databases delete the same records."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import empty_postgresql
+from fdtrack.adapters.db.partitions import DAYS_AHEAD, partition_days
+from fdtrack.adapters.db.store import SqlStore
+from fdtrack.domain.errors import RecordsNotFound
+from fdtrack.domain.retention import RetentionPolicy
+from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
+from fdtrack.services.lookup import Viewer, records_by_request
+from fdtrack.services.purge import purge
+
+RETENTION = RetentionPolicy()  # 30 days
+EVERYONE = Viewer.everyone("test")
+ORIGINATOR = "90-B3-D5-1F-30-01-00-00"
+FIRST_DAY = datetime(2026, 10, 1, 9, tzinfo=UTC)
+
+
+def request_id(number: int) -> str:
+    return f"{ORIGINATOR}:90-B3-D5-1F-30-00-00-02:{number}"
+
+
+def device(number: int) -> str:
+    return f"00-DB-12-34-56-78-{number // 256:02X}-{number % 256:02X}"
+
+
+def received(store: SqlStore, at: datetime, request: int, devices: range, status: str = "Accepted by DSP") -> None:
+    """Events for `devices` of one request, received at `at` (ingestion's clock)."""
+    lines = [
+        {
+            "request_id": request_id(request),
+            "device_id": device(number),
+            "status": status,
+            "occurred_at": at.isoformat(),
+        }
+        for number in devices
+    ]
+    raws = [RawEvent(f"test:{n}", "ndjson", json.dumps(fields), fields=fields) for n, fields in enumerate(lines)]
+    summary = ingest(store, raws, IngestOptions(clock=lambda: at))
+    assert summary.rejected == 0, summary.errors
+
+
+def partition_of(store: SqlStore, table: str) -> dict[str, set[str]]:
+    """Which partitions hold each request's rows."""
+    query = f"SELECT DISTINCT r.service_request_id, e.tableoid::regclass::text FROM {table} e "
+    query += "JOIN distribution_records r ON r.id = " + ("e.record_id" if table == "status_events" else "e.id")
+    holders: dict[str, set[str]] = {}
+    with store.engine.connect() as connection:
+        for request, partition in connection.execute(sa.text(query)):
+            holders.setdefault(request, set()).add(partition)
+    return holders
+
+
+def devices_of(store: SqlStore, request: int) -> list[str]:
+    try:
+        page = records_by_request(store, EVERYONE, request_id(request), RETENTION)
+    except RecordsNotFound:
+        return []
+    return [record.device_id for record in page.records]
+
+
+def days(store: SqlStore) -> set[date]:
+    with store.engine.connect() as connection:
+        return partition_days(connection)
+
+
+@pytest.fixture
+def pg_store(postgresql_schema_url: str) -> Iterator[SqlStore]:
+    empty_postgresql(postgresql_schema_url)
+    opened = SqlStore.open(postgresql_schema_url)
+    yield opened
+    opened.dispose()
+
+
+def test_a_request_stays_in_the_partition_of_the_day_it_was_first_received(pg_store: SqlStore) -> None:
+    received(pg_store, FIRST_DAY, 1, range(3))
+    received(pg_store, FIRST_DAY + timedelta(days=2), 1, range(2, 5), "Approved for Distribution")
+    received(pg_store, FIRST_DAY + timedelta(days=2), 2, range(2))
+    for table in ("distribution_records", "status_events"):
+        assert partition_of(pg_store, table) == {
+            request_id(1): {f"{table}_p20261001"},
+            request_id(2): {f"{table}_p20261003"},
+        }
+
+
+def test_partitions_are_made_ahead_and_making_them_again_changes_nothing(pg_store: SqlStore) -> None:
+    today = date(2026, 12, 1)
+    pg_store.prepare_storage(today)
+    before = days(pg_store)
+    pg_store.prepare_storage(today)
+    assert days(pg_store) == before
+    assert {today + timedelta(days=n) for n in range(DAYS_AHEAD + 1)} <= before
+
+
+def last_purge(store: SqlStore) -> dict[str, int]:
+    with store.engine.connect() as connection:
+        detail = connection.execute(
+            sa.text("SELECT detail FROM audit_log WHERE action = 'purge' ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    return dict(json.loads(detail))
+
+
+def test_purge_drops_wholly_expired_partitions_and_deletes_expired_rows_beside_live_ones(pg_store: SqlStore) -> None:
+    received(pg_store, FIRST_DAY, 1, range(4))  # request 1: expires whole
+    received(pg_store, FIRST_DAY, 2, range(4))  # request 2: one device is heard of again 20 days later
+    received(pg_store, FIRST_DAY + timedelta(days=20), 2, range(1), "Approved for Distribution")
+    received(pg_store, FIRST_DAY + timedelta(days=1), 3, range(4))  # request 3: 2 October, expires whole
+    as_of = FIRST_DAY + timedelta(days=32)  # cutoff: 3 October, 09:00
+    # 1 October's partition keeps request 2's live record: its 7 expired records go row by row.
+    # 2 October's partition has nothing live left: it goes whole, with its 4 records.
+    assert purge(pg_store, RETENTION, as_of, "test") == 7 + 4
+    assert last_purge(pg_store) == {"deleted": 11, "deleted_with_partitions": 4, "firmware_requests_forgotten": 0}
+    assert date(2026, 10, 1) in days(pg_store)
+    assert date(2026, 10, 2) not in days(pg_store)
+    assert devices_of(pg_store, 2) == [device(0)]
+    assert devices_of(pg_store, 1) == []
+
+    later = FIRST_DAY + timedelta(days=52)  # request 2's last record has expired too
+    assert purge(pg_store, RETENTION, later, "test") == 1
+    assert last_purge(pg_store)["deleted_with_partitions"] == 1
+    assert date(2026, 10, 1) not in days(pg_store)
+    with pg_store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM request_buckets")).scalar_one() == 0
+
+
+def test_a_request_heard_of_after_its_partition_went_starts_afresh_today(pg_store: SqlStore) -> None:
+    received(pg_store, FIRST_DAY, 1, range(2))
+    purge(pg_store, RETENTION, FIRST_DAY + timedelta(days=32), "test")
+    received(pg_store, FIRST_DAY + timedelta(days=40), 1, range(1), "Approved for Distribution")
+    [record] = records_by_request(pg_store, EVERYONE, request_id(1), RETENTION).records
+    assert record.current_status.value == "Approved for Distribution"
+    assert [entry.status.value for entry in record.history] == ["Approved for Distribution"]
+    assert partition_of(pg_store, "distribution_records") == {request_id(1): {"distribution_records_p20261110"}}
+
+
+def test_ingestion_recovers_when_another_process_dropped_a_partition_it_knew(postgresql_schema_url: str) -> None:
+    empty_postgresql(postgresql_schema_url)
+    ingesting, purging = SqlStore.open(postgresql_schema_url), SqlStore.open(postgresql_schema_url)
+    try:
+        received(ingesting, FIRST_DAY, 1, range(2))  # this store now knows 1 October's partition
+        purge(purging, RETENTION, FIRST_DAY + timedelta(days=32), "test")  # the other one drops it
+        received(ingesting, FIRST_DAY, 2, range(2))  # a late load, received "on" 1 October again
+        assert devices_of(ingesting, 2) == [device(0), device(1)]
+    finally:
+        ingesting.dispose()
+        purging.dispose()
+
+
+def test_look_ups_by_request_read_only_that_requests_partition(pg_store: SqlStore) -> None:
+    for day in range(5):
+        received(pg_store, FIRST_DAY + timedelta(days=day), day, range(20))
+    pg_store.refresh_statistics()
+    with pg_store.engine.connect() as connection:
+        plan = connection.execute(
+            sa.text(
+                "EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM distribution_records WHERE service_request_id = :r "
+                "AND bucket_day = (SELECT bucket_day FROM request_buckets WHERE service_request_id = :r)"
+            ),
+            {"r": request_id(3)},
+        ).scalars()
+        executed = [line for line in plan if "never executed" not in line]
+    read = {day for line in executed for day in re.findall(r"distribution_records_p(\d{8})", line)}
+    assert read == {"20261004"}, executed
+
+
+def test_both_databases_keep_exactly_the_records_heard_of_within_the_window(store: SqlStore) -> None:
+    received(store, FIRST_DAY, 1, range(6))
+    received(store, FIRST_DAY + timedelta(days=3), 1, range(2), "Approved for Distribution")
+    received(store, FIRST_DAY + timedelta(days=1), 2, range(3))
+    received(store, FIRST_DAY + timedelta(days=10), 3, range(2))
+    as_of = FIRST_DAY + timedelta(days=33)  # cutoff: 4 October, 09:00
+    assert purge(store, RETENTION, as_of, "test") == 4 + 3
+    assert (devices_of(store, 1), devices_of(store, 2), devices_of(store, 3)) == (
+        [device(0), device(1)],
+        [],
+        [device(0), device(1)],
+    )
