@@ -102,6 +102,12 @@ class Simulator:
         self._device_counter = self.random.randrange(1 << 64)
 
     def lines(self) -> Iterator[str]:
+        for _, line in self.arrivals():
+            yield line
+
+    def arrivals(self) -> Iterator[tuple[datetime, str]]:
+        """Each line with the moment it reaches fdtrack, in that order (what a loader replaying the
+        stream day by day needs)."""
         config = self.config
         start = config.end - timedelta(days=config.days)
         sizes = self._request_sizes()
@@ -113,12 +119,14 @@ class Simulator:
                 break
             # Everything due before this request began can be released: later requests only add later events.
             while pending and pending[0].arrival <= requested_at:
-                yield heapq.heappop(pending).line
+                released = heapq.heappop(pending)
+                yield released.arrival, released.line
             for arrival, line in self._request_events(index, size, requested_at):
                 self._sequence += 1
                 heapq.heappush(pending, _Pending(arrival, self._sequence, line))
         while pending:
-            yield heapq.heappop(pending).line
+            released = heapq.heappop(pending)
+            yield released.arrival, released.line
 
     def _request_sizes(self) -> list[int]:
         config = self.config
