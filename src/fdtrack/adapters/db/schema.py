@@ -75,6 +75,8 @@ status_events = Table(
     Column("event_id", String(128), primary_key=True),
     Column("record_id", Id, ForeignKey("distribution_records.id", ondelete="CASCADE"), nullable=False),
     Column("bucket_day", Date, nullable=False),  # always its record's
+    # Its record's too: the column a sharded deployment distributes both tables by (docs/scaling.md).
+    Column("device_id", String(23), nullable=False),
     Column("status", String(32), nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),

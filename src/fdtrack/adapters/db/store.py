@@ -215,6 +215,7 @@ _EVENT_COLUMNS = (
     "event_id",
     "record_id",
     "bucket_day",
+    "device_id",
     "status",
     "occurred_at",
     "received_at",
@@ -226,7 +227,7 @@ _EVENT_COLUMNS = (
 _MERGED_TYPES = (
     ("date",) + ("text",) * 6 + ("timestamptz", "text", "timestamptz") + ("text",) * 4 + ("timestamptz", "date")
 )
-_EVENT_TYPES = ("text", "bigint", "date", "text", "timestamptz", "timestamptz", "text", "text", "text", "bytea")
+_EVENT_TYPES = ("text", "bigint", "date", "text", "text", "timestamptz", "timestamptz", "text", "text", "text", "bytea")
 _STATUSES = {status.value: status for status in ProcessingStatus}  # a dict is cheaper than Enum(value)
 _RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
 
@@ -536,6 +537,7 @@ class SqlWriteTransaction:
                 event.event_id,
                 record_id,
                 buckets[str(event.request_id)],
+                event.device_id,
                 event.status.value,
                 moment(event.occurred_at),
                 received,

@@ -42,6 +42,7 @@ _EVENT_COLUMNS = """
     event_id varchar(128) NOT NULL,
     record_id bigint NOT NULL,
     bucket_day date NOT NULL,
+    device_id varchar(23) NOT NULL,
     status varchar(32) NOT NULL,
     occurred_at timestamptz NOT NULL,
     received_at timestamptz NOT NULL,
@@ -95,8 +96,8 @@ def _partition_on_postgresql() -> None:
         "FROM distribution_records r JOIN request_buckets b USING (service_request_id)"
     )
     op.execute(
-        f"INSERT INTO events_partitioned (bucket_day, {_COPIED_EVENT_COLUMNS}) "
-        f"SELECT r.bucket_day, {', '.join(f'e.{c.strip()}' for c in _COPIED_EVENT_COLUMNS.split(','))} "
+        f"INSERT INTO events_partitioned (bucket_day, device_id, {_COPIED_EVENT_COLUMNS}) "
+        f"SELECT r.bucket_day, r.device_id, {', '.join(f'e.{c.strip()}' for c in _COPIED_EVENT_COLUMNS.split(','))} "
         "FROM status_events e JOIN records_partitioned r ON r.id = e.record_id"
     )
     op.execute(
@@ -128,17 +129,30 @@ def _partition_on_postgresql() -> None:
 
 
 def _add_bucket_on_sqlite() -> None:
-    for table, source in (
+    for table, column, kind, source in (
         (
             "distribution_records",
+            "bucket_day",
+            sa.Date(),
             "SELECT bucket_day FROM request_buckets b WHERE b.service_request_id = t.service_request_id",
         ),
-        ("status_events", "SELECT bucket_day FROM distribution_records r WHERE r.id = t.record_id"),
+        (
+            "status_events",
+            "bucket_day",
+            sa.Date(),
+            "SELECT bucket_day FROM distribution_records r WHERE r.id = t.record_id",
+        ),
+        (
+            "status_events",
+            "device_id",
+            sa.String(23),
+            "SELECT device_id FROM distribution_records r WHERE r.id = t.record_id",
+        ),
     ):
-        op.add_column(table, sa.Column("bucket_day", sa.Date, nullable=True))
-        op.execute(f"UPDATE {table} AS t SET bucket_day = ({source})")
+        op.add_column(table, sa.Column(column, kind, nullable=True))
+        op.execute(f"UPDATE {table} AS t SET {column} = ({source})")
         with op.batch_alter_table(table) as batch:
-            batch.alter_column("bucket_day", existing_type=sa.Date, nullable=False)
+            batch.alter_column(column, existing_type=kind, nullable=False)
 
 
 def downgrade() -> None:
