@@ -62,7 +62,7 @@ class Context:
     def store(self) -> SqlStore:
         if self._store is None:
             try:
-                self._store = SqlStore.open(self.settings.database_url)
+                self._store = SqlStore.open(self.settings.database_url, self.settings.read_database_url)
             except ValueError as error:
                 raise click.UsageError(str(error)) from None
         return self._store

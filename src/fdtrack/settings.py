@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FDTRACK_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # A PostgreSQL read replica of database_url for look-ups (screens, API, CSV, `lookup`); sign-in,
+    # tokens, audit and every write stay on database_url, so revoking a token never waits for lag.
+    read_database_url: str | None = None
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
     tracked_device_types: str = "ESME,GSME,PPMID,HCALCS"
     ingest_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=50_000)

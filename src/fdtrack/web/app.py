@@ -49,7 +49,7 @@ def create_app(
 ) -> FastAPI:
     """A complete web service; tests pass their own settings and store, `fdtrack serve` passes none."""
     settings = settings or WebSettings()
-    store = store or SqlStore.open(settings.database_url)
+    store = store or SqlStore.open(settings.database_url, settings.read_database_url)
     hasher = hasher or Argon2Hasher(settings.password_time_cost, settings.password_memory_kib)
     tokens = SqlTokenStore(store.engine)
     probe = SqlOperationsProbe(store.engine)
@@ -57,7 +57,7 @@ def create_app(
     web = WebServices(
         settings=settings,
         store=store,
-        device_lookups=LeanLookupStore(store.engine),
+        device_lookups=LeanLookupStore(store.read_engine),
         accounts=SqlAccountStore(store.engine),
         hasher=hasher,
         templates=_templates(),

@@ -61,17 +61,20 @@ _B = request_buckets
 class SqlStore:
     """Hands out read and write transactions on one engine; migrates the schema on opening."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
         self.engine = engine
+        # Look-ups may go to a read replica; writes, and the reads a write depends on, never do.
+        self.read_engine = read_engine or engine
         self._writer = engine.execution_options(**WRITE)
         self._partitioned = engine.dialect.name == "postgresql"
         self._partition_days: set[date] = set()  # known to exist; refreshed from the database on a miss
 
     @classmethod
-    def open(cls, url: str) -> SqlStore:
+    def open(cls, url: str, read_url: str | None = None) -> SqlStore:
+        """The store at `url`, migrated; look-ups read from `read_url` (a replica of it) if given."""
         engine = make_engine(url)
         upgrade(engine)
-        return cls(engine)
+        return cls(engine, make_engine(read_url) if read_url else None)
 
     @property
     def dialect(self) -> str:
@@ -148,7 +151,7 @@ class SqlStore:
 
     @contextmanager
     def read(self) -> Iterator[SqlReadTransaction]:
-        with self.engine.connect() as connection, connection.begin():
+        with self.read_engine.connect() as connection, connection.begin():
             yield SqlReadTransaction(connection)
 
     def refresh_statistics(self) -> None:
@@ -160,6 +163,7 @@ class SqlStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def _is_transient(error: DBAPIError) -> bool:
