@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import empty_postgresql
-from fdtrack.adapters.db.partitions import DAYS_AHEAD, partition_days
+from fdtrack.adapters.db.partitions import DAYS_AHEAD, DROP_LOCK, partition_days
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.errors import RecordsNotFound
 from fdtrack.domain.retention import RetentionPolicy
@@ -185,3 +185,16 @@ def test_both_databases_keep_exactly_the_records_heard_of_within_the_window(stor
         [],
         [device(0), device(1)],
     )
+
+
+def test_while_another_process_drops_partitions_a_purge_deletes_row_by_row(pg_store: SqlStore) -> None:
+    received(pg_store, FIRST_DAY, 1, range(5))
+    with pg_store.engine.connect() as other:
+        other.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": DROP_LOCK})
+        try:
+            assert purge(pg_store, RETENTION, FIRST_DAY + timedelta(days=32), "test") == 5
+        finally:
+            other.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": DROP_LOCK})
+    assert last_purge(pg_store)["deleted_with_partitions"] == 0
+    assert date(2026, 10, 1) in days(pg_store)
+    assert devices_of(pg_store, 1) == []

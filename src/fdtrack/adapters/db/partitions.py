@@ -11,6 +11,7 @@ PARTITIONED_TABLES = ("distribution_records", "status_events")
 DAYS_AHEAD = 3  # partitions ready before they are needed, so ingestion never waits to create one
 _NAME_FORMAT = "%Y%m%d"
 _LOCK = 0x6664_7470  # advisory lock key: one process at a time changes the set of partitions
+DROP_LOCK = 0x6664_7464  # advisory lock key held by the one purge that drops partitions
 
 
 def partition_name(table: str, day: date) -> str:

@@ -18,6 +18,7 @@ from fdtrack.adapters.db.engine import WRITE, make_engine
 from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
 from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.partitions import (
+    DROP_LOCK,
     create_partitions,
     days_around,
     drop_partition,
@@ -127,27 +128,38 @@ class SqlStore:
         if not self._partitioned:
             return 0
         cutoff_day = cutoff.astimezone(UTC).date()
-        with self.engine.connect() as connection:
-            candidates = sorted(day for day in partition_days(connection) if day < cutoff_day)
-        dropped = 0
-        for day in candidates:
-            records = partition_name("distribution_records", day)
-            with self._writer.begin() as connection:
-                connection.exec_driver_sql(
-                    "SELECT 1 FROM request_buckets WHERE bucket_day = %s ORDER BY service_request_id FOR UPDATE", (day,)
-                )
-                live = connection.exec_driver_sql(
-                    f"SELECT EXISTS (SELECT 1 FROM {records} WHERE last_received_day >= %s AND last_received_at >= %s)",
-                    (cutoff_day, cutoff),
-                ).scalar_one()
-                if live:
-                    continue
-                count = int(connection.exec_driver_sql(f"SELECT count(*) FROM {records}").scalar_one())
-                connection.exec_driver_sql("DELETE FROM request_buckets WHERE bucket_day = %s", (day,))
-            drop_partition(self.engine, day)
-            self._partition_days.discard(day)
-            dropped += count
-        return dropped
+        with self.engine.connect() as guard:
+            # One process drops partitions at a time (every server purges on its own); the others
+            # leave the work to it and delete row by row only what it has not dropped.
+            if not guard.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (DROP_LOCK,)).scalar_one():
+                return 0
+            try:
+                candidates = sorted(day for day in partition_days(guard) if day < cutoff_day)
+                guard.commit()
+                return sum(self._drop_if_expired(day, cutoff) for day in candidates)
+            finally:
+                guard.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (DROP_LOCK,))
+                guard.commit()
+
+    def _drop_if_expired(self, day: date, cutoff: datetime) -> int:
+        """Drop one day's partitions if nothing in them is live any more; how many records went."""
+        cutoff_day = cutoff.astimezone(UTC).date()
+        records = partition_name("distribution_records", day)
+        with self._writer.begin() as connection:
+            connection.exec_driver_sql(
+                "SELECT 1 FROM request_buckets WHERE bucket_day = %s ORDER BY service_request_id FOR UPDATE", (day,)
+            )
+            live = connection.exec_driver_sql(
+                f"SELECT EXISTS (SELECT 1 FROM {records} WHERE last_received_day >= %s AND last_received_at >= %s)",
+                (cutoff_day, cutoff),
+            ).scalar_one()
+            if live:
+                return 0
+            count = int(connection.exec_driver_sql(f"SELECT count(*) FROM {records}").scalar_one())
+            connection.exec_driver_sql("DELETE FROM request_buckets WHERE bucket_day = %s", (day,))
+        drop_partition(self.engine, day)
+        self._partition_days.discard(day)
+        return count
 
     @contextmanager
     def read(self) -> Iterator[SqlReadTransaction]:
