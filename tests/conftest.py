@@ -53,17 +53,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def create_postgresql_schema() -> tuple[str, Callable[[], None]]:
-    """A private, migrated schema in the test database: its URL and how to drop it."""
+def create_postgresql_schema(migrate: bool = True) -> tuple[str, Callable[[], None]]:
+    """A private schema in the test database, migrated unless asked not to: its URL and how to drop it."""
     schema = f"fdtrack_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_BASE_URL)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in PG_BASE_URL else "?"
     url = f"{PG_BASE_URL}{separator}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    if migrate:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
 
     def drop() -> None:
         with admin.begin() as connection:

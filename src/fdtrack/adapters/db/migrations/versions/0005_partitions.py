@@ -129,30 +129,34 @@ def _partition_on_postgresql() -> None:
 
 
 def _add_bucket_on_sqlite() -> None:
-    for table, column, kind, source in (
+    """Columns added in place with a placeholder default that the UPDATE replaces: rebuilding the
+    tables instead (Alembic's batch mode) would drop the records table under the events' cascading
+    foreign key, and SQLite cannot turn foreign keys off inside the migration's transaction."""
+    for table, column, kind, placeholder, source in (
         (
             "distribution_records",
             "bucket_day",
             sa.Date(),
+            "1970-01-01",
             "SELECT bucket_day FROM request_buckets b WHERE b.service_request_id = t.service_request_id",
         ),
         (
             "status_events",
             "bucket_day",
             sa.Date(),
+            "1970-01-01",
             "SELECT bucket_day FROM distribution_records r WHERE r.id = t.record_id",
         ),
         (
             "status_events",
             "device_id",
             sa.String(23),
+            "",
             "SELECT device_id FROM distribution_records r WHERE r.id = t.record_id",
         ),
     ):
-        op.add_column(table, sa.Column(column, kind, nullable=True))
+        op.add_column(table, sa.Column(column, kind, nullable=False, server_default=placeholder))
         op.execute(f"UPDATE {table} AS t SET {column} = ({source})")
-        with op.batch_alter_table(table) as batch:
-            batch.alter_column(column, existing_type=kind, nullable=False)
 
 
 def downgrade() -> None:
