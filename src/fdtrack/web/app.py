@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
 from fdtrack.web.api import devices, distributions, events
 from fdtrack.web.api.openapi import install_openapi
-from fdtrack.web.dependencies import WebServices
+from fdtrack.web.dependencies import WebServices, system_clock
 from fdtrack.web.errors import install_error_handlers
 from fdtrack.web.logs import log_request
 from fdtrack.web.metrics import Metrics, RequestMetrics
@@ -46,8 +46,9 @@ def create_app(
     *,
     store: SqlStore | None = None,
     hasher: PasswordHasher | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
-    """A complete web service; tests pass their own settings and store, `fdtrack serve` passes none."""
+    """A complete web service; tests pass their own settings, store and clock, `fdtrack serve` passes none."""
     settings = settings or WebSettings()
     store = store or SqlStore.open(settings.database_url, settings.read_database_url)
     hasher = hasher or Argon2Hasher(settings.password_time_cost, settings.password_memory_kib)
@@ -69,6 +70,7 @@ def create_app(
         firmware_requests=store.firmware_requests,
         duis_decoder=DuisDecoder(),
         inline_short_reads=store.dialect == "sqlite",
+        clock=clock or system_clock,
     )
 
     @contextlib.asynccontextmanager

@@ -48,7 +48,7 @@ def current_session(request: Request, web: Annotated[WebServices, Depends(servic
     token = request.cookies.get(session_cookie_name(cookie_secure(request, web)))
     if not token:
         return None
-    return resume_session(web.accounts, token, web.settings.session_policy)
+    return resume_session(web.accounts, token, web.settings.session_policy, web.clock)
 
 
 def require_signed_in(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from fastapi import Request
@@ -22,6 +23,10 @@ from fdtrack.web.metrics import Metrics
 from fdtrack.web.settings import WebSettings
 
 T = TypeVar("T")
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +49,8 @@ class WebServices:
     # an SQLite look-up is a few in-process B-tree probes, cheaper than handing it to a worker thread.
     # A networked database (PostgreSQL) would stall the loop while it waits, so there they use threads.
     inline_short_reads: bool = False
+    # What time it is for sign-in, lock-out and session expiry; tests move it instead of waiting.
+    clock: Callable[[], datetime] = system_clock
 
     def ingest_options(self) -> IngestOptions:
         return IngestOptions(tracked=self.settings.tracked, batch_size=self.settings.ingest_batch_size)

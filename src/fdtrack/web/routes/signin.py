@@ -69,7 +69,7 @@ def login(
     if errors:
         return _login_form(request, web, next_path=safe_next(next_path), username=username, errors=errors, status=400)
     try:
-        signed_in = sign_in(web.accounts, web.hasher, username, password, client_address(request))
+        signed_in = sign_in(web.accounts, web.hasher, username, password, client_address(request), web.clock)
     except SignInRefused as refused:
         errors.add("username", str(refused))
         return _login_form(
@@ -89,7 +89,7 @@ def logout(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = "",
 ) -> Response:
     check_csrf(signed_in, csrf_token)
-    sign_out(web.accounts, signed_in, client_address(request))
+    sign_out(web.accounts, signed_in, client_address(request), web.clock)
     response = RedirectResponse(f"{LOGIN_PATH}?signed_out=1", status_code=303)
     clear_session_cookie(response, request, web)
     return response
