@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -16,66 +13,9 @@ from e2e.seed import SHARED_DEVICE, cheap_settings
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.web.app import create_app
 from integration.conftest import Tokens, seed_api
+from integration.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgresql
-
-
-class TcpProxy:
-    """Forwards a local port to the database server; `cut` is an outage, `restore` its end."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._open: set[socket.socket] = set()
-        self._lock = threading.Lock()
-
-    def restore(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        """Refuse new connections and drop the open ones, as a server that has gone away."""
-        if self._listener is None:
-            return
-        # shutdown() wakes the thread blocked in accept(); close() alone would leave it accepting.
-        self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        self._listener = None
-        with self._lock:
-            for connection in self._open:
-                with contextlib.suppress(OSError):  # the other side may have closed it already
-                    connection.shutdown(socket.SHUT_RDWR)
-                connection.close()
-            self._open.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # the listener was closed: an outage
-            server = socket.create_connection(self.upstream)
-            with self._lock:
-                self._open.update((client, server))
-            for source, target in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
-
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, target):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture

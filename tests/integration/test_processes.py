@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from conftest import database_snapshot
 from fdtrack.adapters.db.engine import make_engine
 from fdtrack.simulator import SimulationConfig, Simulator
+from integration.traffic import rejections_snapshot
 
 FDTRACK = [sys.executable, "-m", "fdtrack.cli"]
 
@@ -76,15 +78,37 @@ def test_killed_ingest_then_rerun_equals_one_clean_run(
     clean_url = fresh_database_url()
     assert finish(run_ingest(clean_url, events)) in (0, 3)
 
-    victim = run_ingest(database_url, events)
-    wait_until(lambda: stored_events(database_url) >= kill_after, victim)
-    victim.send_signal(signal.SIGKILL)
-    finish(victim)
-    partial = stored_events(database_url)
-    assert 0 < partial < stored_events(clean_url)
+    kill_once_stored(database_url, events, kill_after)
+    assert 0 < stored_events(database_url) < stored_events(clean_url)
 
     assert finish(run_ingest(database_url, events)) in (0, 3)
     assert database_snapshot(database_url) == database_snapshot(clean_url)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_ingest_killed_at_random_points_then_rerun_equals_one_clean_run(
+    seed: int, database_url: str, fresh_database_url: Callable[[], str], tmp_path: Path
+) -> None:
+    events = simulated_file(tmp_path / "events.ndjson")
+    clean_url = fresh_database_url()
+    assert finish(run_ingest(clean_url, events)) in (0, 3)
+    total = stored_events(clean_url)
+
+    rng = random.Random(seed)
+    for _kill in range(3):
+        # Anywhere in the first three quarters: the process must still be working when the count is seen.
+        kill_once_stored(database_url, events, rng.randrange(1, total * 3 // 4))
+    assert finish(run_ingest(database_url, events)) in (0, 3)
+    assert database_snapshot(database_url) == database_snapshot(clean_url)
+    assert rejections_snapshot(database_url) == rejections_snapshot(clean_url)
+
+
+def kill_once_stored(url: str, events: Path, kill_after: int) -> None:
+    """Run an ingest of `events` and SIGKILL it as soon as `kill_after` events are stored."""
+    victim = run_ingest(url, events)
+    wait_until(lambda: stored_events(url) >= kill_after, victim)
+    victim.send_signal(signal.SIGKILL)
+    finish(victim)
 
 
 def test_two_ingest_processes_at_once_lose_nothing(

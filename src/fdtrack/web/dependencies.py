@@ -52,8 +52,11 @@ class WebServices:
     # What time it is for sign-in, lock-out and session expiry; tests move it instead of waiting.
     clock: Callable[[], datetime] = system_clock
 
-    def ingest_options(self) -> IngestOptions:
-        return IngestOptions(tracked=self.settings.tracked, batch_size=self.settings.ingest_batch_size)
+    def body_ingest_options(self) -> IngestOptions:
+        """Ingestion of one request body in one transaction: a client that gets no 200 (the database went
+        away, the server died) knows the body is stored whole or not at all, never in part. A body holds
+        fewer events than it has bytes, so its size limit bounds the batch."""
+        return IngestOptions(tracked=self.settings.tracked, batch_size=self.settings.max_body_bytes)
 
 
 async def run_short_read(web: WebServices, function: Callable[..., T], *args: object) -> T:

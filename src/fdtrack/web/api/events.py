@@ -65,7 +65,7 @@ async def post_events(request: Request, web: WebDep) -> JSONResponse:
 def _ingest_events(web: WebServices, principal: ApiPrincipal, kind: str, body: bytes) -> IngestSummary:
     source = f"api:{principal.name}"
     raw_events = json_array_events(body, source) if kind == JSON_TYPE else ndjson_body_events(body, source)
-    return ingest(web.store, raw_events, web.ingest_options())
+    return ingest(web.store, raw_events, web.body_ingest_options())
 
 
 @router.post(
@@ -87,7 +87,7 @@ async def post_duis(request: Request, web: WebDep) -> JSONResponse:
         web.duis_decoder,
         body,
         f"api:{principal.name}",
-        web.ingest_options(),
+        web.body_ingest_options(),
     )
     return _summary(web, summary)
 
