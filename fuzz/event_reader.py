@@ -29,6 +29,7 @@ def judge(raw_events: Iterable[RawEvent]) -> None:
             validate_event(raw.fields, now=NOW)
         except InvalidInput as invalid:
             assert invalid.field in FIELDS, invalid
+            assert len(str(invalid)) < 1_000, "a rejection never echoes a whole value"
             str(invalid).encode("utf-8")  # reasons travel in JSON answers and pages
 
 
