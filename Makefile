@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FUZZ_RUNS ?= 200000
 
 .DEFAULT_GOAL := help
 
@@ -41,6 +42,10 @@ format: install ## Reformat the code with ruff
 .PHONY: bench
 bench: install ## Ingest and look-up benchmarks (see bench/README.md); writes bench/out/
 	$(BIN)/python bench/ingest_bench.py
+
+.PHONY: fuzz
+fuzz: install ## Coverage-guided fuzzing of the DUIS decoder and event readers (FUZZ_RUNS inputs each)
+	$(BIN)/python fuzz/run.py --runs $(FUZZ_RUNS)
 
 .PHONY: lock
 lock: ## Re-pin every dependency in requirements.lock

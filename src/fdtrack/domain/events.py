@@ -12,6 +12,7 @@ from fdtrack.domain.device_types import ALL_TRACKED, DeviceType, parse_device_ty
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.identifiers import ServiceRequestId, parse_device_id, parse_service_request_id
 from fdtrack.domain.statuses import ProcessingStatus
+from fdtrack.domain.text import require_storable
 from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
 
 MAX_FUTURE = timedelta(hours=24)
@@ -126,9 +127,7 @@ def _optional_text(value: object, field: str, limit: int, *, allow_empty: bool =
         return None
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a text value")
-    if any("\ud800" <= char <= "\udfff" for char in value):
-        # JSON can carry a lone surrogate ("\ud800"); it is not text and could be neither hashed nor stored.
-        raise InvalidInput(field, "is not valid Unicode text")
+    require_storable(value, field)
     if value == "" and not allow_empty:
         return None
     if len(value) > limit:

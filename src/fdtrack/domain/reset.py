@@ -11,6 +11,7 @@ from fdtrack.domain.errors import InvalidInput, NothingToReset
 from fdtrack.domain.events import MAX_REASON, TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
+from fdtrack.domain.text import require_storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ def validate_reset_reason(reason: object) -> str:
         raise InvalidInput("reason", "is required: say why the device is being reset")
     if len(reason) > MAX_REASON:
         raise InvalidInput("reason", f"is {len(reason)} characters long, at most {MAX_REASON} are allowed")
-    return reason.strip()
+    return require_storable(reason, "reason").strip()
 
 
 def choose_record_to_reset(

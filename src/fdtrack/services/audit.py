@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from fdtrack.domain.errors import InvalidInput
+from fdtrack.domain.text import require_storable
 from fdtrack.domain.timestamps import parse_rfc3339
 
 # The actions fdtrack writes, in the order the audit page offers them as filters.
@@ -76,6 +77,8 @@ def parse_audit_query(action: str | None, actor: str | None, since: str | None, 
     chosen_actor = (actor or "").strip() or None
     if chosen_actor is not None and len(chosen_actor) > _MAX_ACTOR:
         raise InvalidInput("actor", f"must be at most {_MAX_ACTOR} characters")
+    if chosen_actor is not None:
+        require_storable(chosen_actor, "actor")
     start = _moment(since, "since")
     end = _moment(until, "until")
     if start is not None and end is not None and end <= start:

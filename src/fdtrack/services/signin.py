@@ -12,6 +12,7 @@ from fdtrack.domain.accounts import MAX_PASSWORD_LENGTH, Account, SignInRefused,
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.lockout import LoginAttempts
 from fdtrack.domain.sessions import SessionPolicy
+from fdtrack.domain.text import storable
 from fdtrack.services.account_ports import AccountStore, PasswordHasher
 from fdtrack.services.lookup import Viewer
 from fdtrack.services.ports import AuditEntry
@@ -70,7 +71,7 @@ def sign_in(
     except InvalidInput:
         name = None
     if name is None or not password or len(password) > MAX_PASSWORD_LENGTH:
-        _audit_failure(store, username[:64], client, "malformed", clock())
+        _audit_failure(store, storable(username[:64]), client, "malformed", clock())
         raise SignInRefused
     # The slow hash is checked outside any write transaction, so a sign-in never holds the
     # database's write lock while argon2 works; the attempt is then judged on a fresh, locked row.

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from fdtrack.adapters.event_files import UnreadableInput
 from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
@@ -100,6 +101,13 @@ def install_error_handlers(app: FastAPI) -> None:
             return api_error(error.status_code, _CODES.get(error.status_code, "error"), message)
         message = "If you typed the address, check it is correct." if error.status_code == 404 else str(error.detail)
         return error_page(request, error.status_code, message)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, _error: ClientDisconnect) -> Response:
+        # The client went away (or was cut off for sending too slowly) before its body arrived: nobody is
+        # left to read an answer, and nothing is wrong with the service.
+        log.info("client disconnected before sending all of %s %s", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.services.search import Search, parse_search, parse_search_by
+from fdtrack.web.numbers import whole_number
 
 MAX_PAGE_NUMBER = 100_000
 
@@ -64,6 +65,7 @@ def read_search_form(search_by: str | None, search_term: str | None) -> SearchFo
 def read_page_number(text: str | None) -> int:
     if not text:
         return 1
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_NUMBER:
+    number = whole_number(text, 1, MAX_PAGE_NUMBER)
+    if number is None:
         raise InvalidInput("page", f"must be a whole number from 1 to {MAX_PAGE_NUMBER}")
-    return int(text)
+    return number

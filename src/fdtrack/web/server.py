@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import uvicorn
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.web.app import create_app
 from fdtrack.web.logs import configure_logging
+from fdtrack.web.read_deadline import RequestReadDeadline
 from fdtrack.web.settings import WebSettings
 
 
@@ -23,7 +25,8 @@ def serve(settings: WebSettings, store: SqlStore, host: str, port: int, workers:
         # uvloop: under 64 concurrent clients uvloop served about 1 request in 100 hundreds of
         # milliseconds late (docs/benchmarks.md), the standard loop keeps every one in line.
         "loop": "asyncio",
-        "http": "httptools",
+        # httptools with a deadline for receiving each request (uvicorn has none); a partial, so workers can pickle it.
+        "http": functools.partial(RequestReadDeadline, read_timeout=settings.request_read_timeout_seconds),
         "host": host,
         "port": port,
         "proxy_headers": True,

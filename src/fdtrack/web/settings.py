@@ -25,6 +25,9 @@ class WebSettings(Settings):
     password_memory_kib: int = Field(default=65_536, ge=64, le=1_048_576)
     # POST /api/v1/events and /api/v1/duis: larger bodies get 413. 16 MiB holds ~50,000 events.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1_024, le=1024 * 1024 * 1024)
+    # A request's headers and body must arrive within this time, or the connection is closed: a client
+    # trickling bytes cannot hold connections open. 60 s carries the largest body at about 300 kB/s.
+    request_read_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
     # How long a server remembers whose an API token is; revocation is still checked on every request.
     token_cache_seconds: float = Field(default=30.0, ge=0, le=3_600)
     # One JSON line per request. Off by default: /metrics already counts and times every request (a

@@ -236,3 +236,32 @@ def test_arbitrary_text_never_raises_anything_but_invalid_input(text: str) -> No
     for parse in (parse_device_id, parse_service_request_id):
         with contextlib.suppress(InvalidInput):
             parse(text)
+
+
+hostile_values = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(["\x00", "a\x00b", "\ud800", "../../etc/passwd", "%2F..%2F", "..\\..\\", "9" * 5_000, "²" * 16]),
+    st.builds(lambda tail: f"{ORIGINATOR}:{TARGET}:{tail}", st.one_of(st.text(max_size=40), st.just("9" * 30))),
+    st.integers(),
+    st.none(),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+
+
+@FAST
+@given(hostile_values, st.sampled_from(["device_id", "search_term", "Header/RequestID"]))
+def test_a_refusal_names_the_field_and_the_expected_form_briefly_whatever_the_value(value: object, field: str) -> None:
+    for parse, example in ((parse_device_id, CANONICAL_DEVICE), (parse_service_request_id, CANONICAL_REQUEST)):
+        refused: InvalidInput | None = None
+        try:
+            parsed = parse(value, field)
+        except InvalidInput as error:
+            refused = error
+        if refused is None:
+            assert parse(str(parsed), field) == parsed
+            continue
+        assert refused.field == field
+        assert example in refused.problem or f"largest allowed, {MAX_COUNTER}" in refused.problem
+        # Shown on pages, in JSON answers and kept with rejections: bounded and encodable.
+        assert len(str(refused)) < 400
+        str(refused).encode("utf-8")

@@ -37,6 +37,7 @@ from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import ProcessingStatus
+from fdtrack.domain.text import storable
 from fdtrack.services.ports import (
     AuditEntry,
     HistoryEntry,
@@ -591,14 +592,15 @@ class SqlWriteTransaction:
             return
         rows = {}
         for rejection in rejections:
-            # surrogatepass: a kept raw text may carry undecodable input, and must still be hashable.
-            key = json.dumps([rejection.raw, rejection.reason]).encode("utf-8", "surrogatepass")
-            digest = hashlib.sha256(key).digest()
+            # Bad input may hold a NUL or a lone surrogate, which neither database takes: what is kept
+            # shows U+FFFD there instead (the same on both), so the rest of the batch is still stored.
+            raw, reason = storable(rejection.raw), storable(rejection.reason)
+            digest = hashlib.sha256(json.dumps([raw, reason]).encode("utf-8")).digest()
             rows[digest] = {
-                "source": rejection.source[:300],
+                "source": storable(rejection.source[:300]),
                 "format": rejection.format,
-                "raw": rejection.raw,
-                "reason": rejection.reason,
+                "raw": raw,
+                "reason": reason,
                 "digest": digest,
                 "first_received_at": received_at,
                 "last_received_at": received_at,

@@ -36,7 +36,9 @@ def read_message(root: etree._Element) -> model.DuisMessage:
     qualified = etree.QName(root)
     if qualified.namespace != NAMESPACE:
         found = f"{{{qualified.namespace}}}{qualified.localname}" if qualified.namespace else qualified.localname
-        raise UnusableMessage(f"root element {found} is not a DUIS message: expected Request or Response in {_NS}")
+        raise UnusableMessage(
+            f"root element {brief(found)} is not a DUIS message: expected Request or Response in {_NS}"
+        )
     if qualified.localname == "Request":
         return _request(root)
     if qualified.localname == "Response":
@@ -63,7 +65,7 @@ def _request(root: etree._Element) -> model.DuisMessage:
         return model.UpdateFirmwareRequest(request_id, expected, version, devices)
     if name == "ActivateFirmware":
         return model.ActivateFirmwareRequest(request_id)
-    return model.UnrelatedMessage(f"a request for Service Reference {service_reference} ({name})")
+    return model.UnrelatedMessage(f"a request for Service Reference {brief(service_reference)} ({brief(name)})")
 
 
 def _response(root: etree._Element) -> model.DuisMessage:
@@ -111,7 +113,7 @@ def _response_message(header: model.ResponseHeader, message: etree._Element) -> 
             return model.FutureDatedActivationAlert(header, code, _payload(alert, "FutureDatedDeviceAlertMessage"))
         payload = _payload(message, "ResponseMessage") if _child(message, "GBCSPayload") is not None else None
         return model.ActivateFirmwareResponse(header, payload)
-    return model.UnrelatedMessage(f"a response for Service Reference {service_reference}")
+    return model.UnrelatedMessage(f"a response for Service Reference {brief(service_reference)}")
 
 
 def _dcc_alert(header: model.ResponseHeader, message: etree._Element) -> model.DuisMessage:
@@ -147,7 +149,7 @@ def _dcc_alert(header: model.ResponseHeader, message: etree._Element) -> model.D
             timestamp=_date_time(stamp, f"{name}/Timestamp") if stamp else None,
             result_code=_text(upgrade, "ActivateImageResultCode", "PPMIDFirmwareUpgradeAlert"),
         )
-    return model.UnrelatedMessage(f"DCC Alert {code} ({name})")
+    return model.UnrelatedMessage(f"DCC Alert {brief(code)} ({brief(name)})")
 
 
 def _firmware_transfer_alert(
@@ -167,6 +169,11 @@ def _firmware_transfer_alert(
     )
 
 
+def brief(text: str, limit: int = 60) -> str:
+    """A value from the message as shown in a refusal, cut short so a huge one cannot flood a log or a page."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _child(parent: etree._Element, name: str) -> etree._Element | None:
     return parent.find(_NS + name)
 
@@ -184,7 +191,7 @@ def _single_child(parent: etree._Element, path: str) -> etree._Element:
         raise UnusableMessage(f"{path}: expected exactly one element, found {len(children)}")
     if etree.QName(children[0]).namespace != NAMESPACE:
         raise UnusableMessage(
-            f"{path}: element {etree.QName(children[0]).text} is not in the DUIS namespace {NAMESPACE}"
+            f"{path}: element {brief(etree.QName(children[0]).text)} is not in the DUIS namespace {NAMESPACE}"
         )
     return children[0]
 

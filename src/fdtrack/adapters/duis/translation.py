@@ -8,6 +8,7 @@ from typing import Any
 
 from fdtrack.adapters.duis import gbcs, model, response_codes
 from fdtrack.adapters.duis.mapping import EXECUTION_OUTCOMES, Rule, fill, rule
+from fdtrack.adapters.duis.reading import brief
 from fdtrack.adapters.duis.response_codes import meaning
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.identifiers import ServiceRequestId
@@ -153,7 +154,7 @@ def _event(
     try:
         row = rule(key)
     except KeyError:
-        raise UnusableMessage(f"no mapping for {key.split('.', 1)[-1]!r} in this DUIS message") from None
+        raise UnusableMessage(f"no mapping for {brief(key.split('.', 1)[-1])!r} in this DUIS message") from None
     fields: dict[str, object] = {
         "device_id": device_id,
         "status": _name(row),

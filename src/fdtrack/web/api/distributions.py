@@ -24,6 +24,7 @@ from fdtrack.services.search import Search, SearchBy
 from fdtrack.web.api.auth import authorise
 from fdtrack.web.api.schemas import DistributionsPage, error_responses
 from fdtrack.web.dependencies import WebServices, api_services, run_short_read, services
+from fdtrack.web.numbers import whole_number
 
 router = APIRouter(prefix="/api/v1", tags=["distributions"])
 WebDep = Annotated[WebServices, Depends(api_services)]
@@ -37,9 +38,10 @@ DeviceIdParam = Annotated[str | None, Query(max_length=MAX_ID_LENGTH, descriptio
 def _limit(text: str | None) -> int:
     if text is None:
         return lookup.DEFAULT_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= lookup.MAX_PAGE:
+    number = whole_number(text, 1, lookup.MAX_PAGE)
+    if number is None:
         raise InvalidInput("limit", f"must be a whole number from 1 to {lookup.MAX_PAGE}")
-    return int(text)
+    return number
 
 
 def _search(request_id: str | None, device_id: str | None) -> Search:

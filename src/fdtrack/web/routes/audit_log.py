@@ -15,6 +15,7 @@ from fdtrack.services.signin import SignedIn
 from fdtrack.web.auth import require_signed_in
 from fdtrack.web.dependencies import WebServices, services
 from fdtrack.web.forms import FieldErrors
+from fdtrack.web.numbers import whole_number
 from fdtrack.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +76,7 @@ def audit_log_page(
 def _entry_number(text: str | None) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or len(text) > 18:
+    number = whole_number(text, 0, 10**18 - 1)
+    if number is None:
         raise InvalidInput("before", "is not an entry number from this page")
-    return int(text)
+    return number
