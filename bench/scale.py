@@ -46,7 +46,8 @@ from sqlalchemy import text
 from api_bench import free_port, lua_script, server
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.event_files import read_ndjson
-from fdtrack.domain.errors import RecordsNotFound
+from fdtrack.domain.errors import InvalidInput, RecordsNotFound
+from fdtrack.domain.events import validate_event_with_digest
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import IngestOptions, ingest
 from fdtrack.services.lookup import Viewer, records_by_device, records_by_request
@@ -80,6 +81,7 @@ class Figures:
     api: dict[str, dict[str, float]] = field(default_factory=dict)
     large_request: dict[str, float] = field(default_factory=dict)
     purge: dict[str, float] = field(default_factory=dict)
+    cost_microseconds: dict[str, float] = field(default_factory=dict)
     database_megabytes: float = 0.0
     table_megabytes: dict[str, float] = field(default_factory=dict)
 
@@ -173,6 +175,39 @@ def plain_copy(source_url: str, target_url: str, figures: Figures) -> None:
     figures.ingest_to_copy = round(figures.ingest_rate / figures.copy_rate, 3)
     for path in exported.values():
         path.unlink()
+
+
+def cost_breakdown(files: list[tuple[date, Path]], figures: Figures) -> None:
+    """Where ingestion's time goes, per event, on the largest day: reading the NDJSON, then reading
+    and validating (no database), against the whole ingestion and the plain COPY."""
+    day, path = max(files, key=lambda item: item[1].stat().st_size)
+    now = datetime.combine(day, clock_time(23, 59, 59), tzinfo=UTC)
+    timings = {}
+    for name, work in (
+        ("read", lambda raw: raw),
+        ("read_and_validate", lambda raw: raw.fields is not None and _try_validate(raw.fields, now)),
+    ):
+        start, count = time.perf_counter(), 0
+        with path.open("rb") as stream:
+            for raw in read_ndjson(stream, path.name):
+                work(raw)
+                count += 1
+        timings[name] = (time.perf_counter() - start) / count * 1e6
+    figures.cost_microseconds = {
+        "read": round(timings["read"], 1),
+        "validate": round(timings["read_and_validate"] - timings["read"], 1),
+        "derive_and_store": round(1e6 / figures.ingest_rate - timings["read_and_validate"], 1),
+        "whole_ingestion": round(1e6 / figures.ingest_rate, 1),
+        "plain_copy": round(1e6 / figures.copy_rate, 1),
+    }
+
+
+def _try_validate(fields: dict[str, object], now: datetime) -> bool:
+    try:
+        validate_event_with_digest(fields, now=now)
+    except InvalidInput:
+        return False
+    return True
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -423,6 +458,11 @@ def report(figures: Figures) -> str:
         f"({purged['deleted_with_partitions']:,} with whole partitions); slowest look-up meanwhile "
         f"{purged['slowest_lookup_during_purge_ms']} ms |"
     )
+    cost = figures.cost_microseconds
+    lines.append(
+        f"| per event (µs) | reading NDJSON {cost['read']}, validating {cost['validate']}, deriving and "
+        f"storing {cost['derive_and_store']}: {cost['whole_ingestion']} in all; plain COPY {cost['plain_copy']} |"
+    )
     lines.append(
         f"| database on disk | {figures.database_megabytes:,} MiB ("
         + ", ".join(f"{table} {size:,}" for table, size in figures.table_megabytes.items())
@@ -446,7 +486,7 @@ def main() -> None:
     parser.add_argument(
         "--measure-only",
         action="store_true",
-        help="measure the database a previous run loaded (the purge is not undone)",
+        help="measure again the database a previous run loaded (all but the purge, which is done)",
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -455,7 +495,7 @@ def main() -> None:
     result = OUT / f"scale-{args.records}.json"
     name = f"fdtrack_scale_{args.records}"
     if args.measure_only:
-        figures = Figures(**{**json.loads(result.read_text()), "lookup": {}, "api": {}, "purge": {}})
+        figures = Figures(**{**json.loads(result.read_text()), "lookup": {}, "api": {}})
         url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     else:
         figures = Figures(records=json.loads((OUT / f"scale-{args.records}" / "complete").read_text())["records"])
@@ -474,6 +514,11 @@ def main() -> None:
     owner = read_token(url, keys.largest_request.split(":")[0])
     step("the largest request's first page and CSV", lambda: large_request(url, owner, keys.largest_request, figures))
     step("sizes on disk", lambda: sizes(url, figures))
+    step("where ingestion's time goes", lambda: cost_breakdown(files, figures))
+    if args.measure_only:
+        result.write_text(json.dumps(figures.__dict__, indent=2))
+        print(report(figures))
+        return  # the purge was measured after the load (its figures are kept); that day is gone
     # The first day's data is what expires first: the day after the 30-day window that began then.
     as_of = datetime.combine(files[0][0] + timedelta(days=RETENTION.days + 1), clock_time(0), tzinfo=UTC)
     step("purge of one day's expired data", lambda: timed_purge(url, as_of, keys.devices, figures))
