@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from fdtrack.adapters.db.engine import make_engine
 from fdtrack.adapters.db.partitions import PARTITIONED_TABLES
 from fdtrack.adapters.db.schema import metadata
 from fdtrack.adapters.db.store import SqlStore
+from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
 from fdtrack.services.ports import AuditEntry
 
 _SAME_TYPE = {
@@ -85,12 +87,19 @@ def test_the_audit_log_refuses_changes_and_deletions(store: SqlStore) -> None:
 
 
 def test_statistics_can_be_refreshed_for_the_query_planner(store: SqlStore) -> None:
-    with store.write() as tx:
-        tx.append_audit(AuditEntry("alice", "login", "alice", {}), datetime.now(UTC))
+    fields = {
+        "request_id": "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000",
+        "device_id": "00-DB-12-34-56-78-90-A0",
+        "status": "Accepted by DSP",
+        "occurred_at": "2026-11-20T10:00:00Z",
+    }
+    received = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    ingest(store, [RawEvent("t:1", "ndjson", json.dumps(fields), fields=fields)], IngestOptions(clock=lambda: received))
     store.refresh_statistics()
     with store.engine.connect() as connection:
         if store.dialect == "postgresql":
-            query = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'distribution_records'"
+            # The partitions written to are analysed, not the whole window.
+            query = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'status_events_p20261120'"
         else:
             query = "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
         assert connection.execute(sa.text(query)).scalar_one()

@@ -19,6 +19,7 @@ from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
 from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.partitions import (
     DROP_LOCK,
+    PARTITIONED_TABLES,
     create_partitions,
     days_around,
     drop_partition,
@@ -70,6 +71,7 @@ class SqlStore:
         self._writer = engine.execution_options(**WRITE)
         self._partitioned = engine.dialect.name == "postgresql"
         self._partition_days: set[date] = set()  # known to exist; refreshed from the database on a miss
+        self._written_days: set[date] = set()  # partitions written to since statistics were refreshed
 
     @classmethod
     def open(cls, url: str, read_url: str | None = None) -> SqlStore:
@@ -91,7 +93,7 @@ class SqlStore:
     def write(self) -> Iterator[SqlWriteTransaction]:
         try:
             with self._writer.begin() as connection:
-                yield SqlWriteTransaction(connection, self._ensure_partition)
+                yield SqlWriteTransaction(connection, self._ensure_partition, self._written_days)
         except OperationalError as error:
             if _is_transient(error):
                 raise RetryBatch(str(error.orig)) from error
@@ -168,10 +170,21 @@ class SqlStore:
             yield SqlReadTransaction(connection)
 
     def refresh_statistics(self) -> None:
-        """Let the query planner see the tables as they are now (after a bulk load)."""
-        statement = "ANALYZE distribution_records, status_events" if self.dialect == "postgresql" else "ANALYZE"
+        """Let the query planner see the tables as they are now (after a bulk load).
+
+        On PostgreSQL only the partitions written to since the last refresh: the planner reads each
+        partition's own statistics, and analysing all thirty days after each day's load would cost
+        more the longer the window."""
+        statements = ["ANALYZE"]
+        if self._partitioned:
+            days, self._written_days = sorted(self._written_days), set()
+            with self.engine.connect() as connection:
+                existing = partition_days(connection)
+            names = [partition_name(table, day) for day in days if day in existing for table in PARTITIONED_TABLES]
+            statements = [f"ANALYZE request_buckets, {', '.join(names)}"] if names else []
         with self.engine.connect() as connection:
-            connection.exec_driver_sql(statement)
+            for statement in statements:
+                connection.exec_driver_sql(statement)
             connection.commit()
 
     def dispose(self) -> None:
@@ -406,9 +419,12 @@ def append_audit_entry(connection: Connection, entry: AuditEntry, at: datetime) 
 class SqlWriteTransaction:
     """Writes of one batch; on PostgreSQL the records it reads are locked until it commits."""
 
-    def __init__(self, connection: Connection, ensure_partition: Callable[[date], None]) -> None:
+    def __init__(
+        self, connection: Connection, ensure_partition: Callable[[date], None], written_days: set[date]
+    ) -> None:
         self.connection = connection
         self._ensure_partition = ensure_partition
+        self._written_days = written_days
         self._codec = codec = _Codec(connection.dialect.name)
         self._lock_suffix = "" if codec.sqlite else " FOR UPDATE"
         self._buckets: dict[str, object] = {}  # bucket day of each request this batch writes
@@ -528,6 +544,8 @@ class SqlWriteTransaction:
         today = ordered[0].last_received_at.astimezone(UTC).date()
         self._buckets = buckets = self._claim_buckets({str(delta.request_id) for delta in ordered}, today)
         rows = [_merge_values(self._codec, delta, buckets[str(delta.request_id)]) for delta in ordered]
+        if not self._codec.sqlite:
+            self._written_days.update(buckets.values())  # type: ignore[arg-type]
         if self._codec.sqlite:
             # executemany runs the statement per row in C; it cannot return rows, so the ids follow
             # from one indexed read by Device ID.
