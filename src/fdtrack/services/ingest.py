@@ -193,7 +193,7 @@ def _store_batch(
 
 def _classify(tx: WriteTransaction, candidates: list[_Candidate]) -> tuple[list[_Candidate], int, list[Rejection]]:
     """Split into fresh events, duplicates (same id, same content) and conflicts (same id, other content)."""
-    stored = tx.stored_digests({c.event.event_id: c.event.request_id for c in candidates})
+    stored = tx.stored_digests([c.event for c in candidates])
     seen: dict[str, bytes] = {}
     fresh: list[_Candidate] = []
     duplicates = 0

@@ -97,9 +97,9 @@ class AuditEntry:
 class WriteTransaction(Protocol):
     """One atomic unit of writes; concurrent writers are serialised per record by the adapter."""
 
-    def stored_digests(self, event_requests: Mapping[str, ServiceRequestId | None]) -> dict[str, bytes]:
-        """Content digests of the events already stored, by event_id; each id is given with the
-        request its event names, if any, which lets the adapter look in one place only."""
+    def stored_digests(self, events: Collection[TrackingEvent]) -> dict[str, bytes]:
+        """Content digests of those of `events` already stored, by event_id. The request or device
+        each event names lets the adapter look only where such an event can be."""
         ...
 
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]: ...

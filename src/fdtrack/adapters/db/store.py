@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -458,29 +458,40 @@ class SqlWriteTransaction:
         columns = tuple(list(column) for column in zip(*rows, strict=True))
         return int(self.connection.exec_driver_sql(sql, columns).rowcount)
 
-    def stored_digests(self, event_requests: Mapping[str, ServiceRequestId | None]) -> dict[str, bytes]:
+    def stored_digests(self, events: Collection[TrackingEvent]) -> dict[str, bytes]:
         sql = "SELECT event_id, content_digest FROM status_events WHERE event_id"
         if self._codec.sqlite:
-            return {event_id: bytes(digest) for event_id, digest in self._select_in(sql, sorted(event_requests))}
-        # An event naming a request can only be in that request's partition: looking there alone
-        # spares an index probe per partition and event. Events naming none may be anywhere.
-        buckets = self._known_buckets({str(r) for r in event_requests.values() if r is not None})
-        by_bucket: dict[object, list[str]] = {}
-        for event_id, request in event_requests.items():
-            if request is None:
-                by_bucket.setdefault(None, []).append(event_id)
-            elif (bucket := buckets.get(str(request))) is not None:
-                by_bucket.setdefault(bucket, []).append(event_id)
+            ids = sorted({event.event_id for event in events})
+            return {event_id: bytes(digest) for event_id, digest in self._select_in(sql, ids)}
+        # An event naming a request can only be in that request's partition; one naming none was
+        # attached to a record of its device, so it is in the partition of one of those. Looking
+        # only there spares an index probe per partition and event.
+        buckets = self._known_buckets({str(event.request_id) for event in events if event.request_id is not None})
+        device_buckets = self._device_buckets({event.device_id for event in events if event.request_id is None})
+        by_bucket: dict[object, set[str]] = {}
+        for event in events:
+            if event.request_id is None:
+                places: Collection[object] = device_buckets.get(event.device_id, ())
+            else:
+                places = [buckets[key]] if (key := str(event.request_id)) in buckets else []
+            for bucket in places:
+                by_bucket.setdefault(bucket, set()).add(event.event_id)
         stored: dict[str, bytes] = {}
         for bucket, event_ids in by_bucket.items():
-            if bucket is None:
-                rows = self._select_in(sql, sorted(event_ids))
-            else:
-                rows = self.connection.exec_driver_sql(
-                    f"{sql} = ANY(%b::text[]) AND bucket_day = %s", (sorted(event_ids), bucket)
-                )
+            rows = self.connection.exec_driver_sql(
+                f"{sql} = ANY(%b::text[]) AND bucket_day = %s", (sorted(event_ids), bucket)
+            )
             stored.update((event_id, bytes(digest)) for event_id, digest in rows)
         return stored
+
+    def _device_buckets(self, device_ids: Collection[str]) -> dict[str, set[object]]:
+        """The partitions holding each device's records (its device index is smaller than the
+        events' key, so this is the cheaper way to find where to look)."""
+        found: dict[str, set[object]] = {}
+        sql = "SELECT DISTINCT device_id, bucket_day FROM distribution_records WHERE device_id"
+        for device_id, bucket in self._select_in(sql, sorted(device_ids)):
+            found.setdefault(device_id, set()).add(bucket)
+        return found
 
     def _known_buckets(self, request_ids: Collection[str]) -> dict[str, object]:
         sql = "SELECT service_request_id, bucket_day FROM request_buckets WHERE service_request_id"
