@@ -34,7 +34,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from functools import partial
@@ -43,7 +43,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import text
 
-from api_bench import free_port, lua_script, server
+from api_bench import free_port, lua_script, server, wrk
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.event_files import read_ndjson
 from fdtrack.domain.errors import InvalidInput, RecordsNotFound
@@ -333,18 +333,10 @@ def api_load(url: str, token: str, keys: Keys, figures: Figures, seconds: int) -
 
 
 def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict[str, float]:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rate = float(output.split("Requests/sec:", 1)[1].split()[0])
-    found = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
-    return {
-        "requests_per_second": round(rate),
-        "p50_ms": round(found["p50"], 2),
-        "p99_ms": round(found["p99"], 2),
-        "max_ms": round(found["max"], 2),
-        "non_2xx": found["non_2xx"],
-        "errors": found["errors"],
-    }
+    """api_bench's wrk run, as the figures this benchmark records."""
+    result = asdict(wrk(script.stem, port, script, seconds, connections))
+    del result["name"]
+    return result
 
 
 def large_request(url: str, token: str, request_id: str, figures: Figures) -> None:
