@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.services.ingest import RawEvent, ingest
 from fdtrack.services.lookup import Viewer, records_by_device
+from raw_events import ndjson_events
 
 REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
 DEVICE = "00-DB-12-34-56-78-90-A0"
@@ -61,7 +61,8 @@ def event(status: str, minute: int) -> RawEvent:
         "status": status,
         "occurred_at": datetime(2026, 11, 20, 10, minute, tzinfo=UTC).isoformat(),
     }
-    return RawEvent(f"old:{minute}", "ndjson", json.dumps(fields), fields=fields)
+    [raw] = ndjson_events([fields], source=f"minute-{minute}")
+    return raw
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -116,6 +117,8 @@ def test_records_written_before_partitioning_are_found_with_their_history_after(
 
     store = SqlStore.open(empty_url)
     try:
+        [before] = records_by_device(store, EVERYONE, DEVICE, RetentionPolicy())  # found as it was upgraded
+        assert [entry.status.value for entry in before.history] == ["Accepted by DSP", "Approved for Distribution"]
         ingest(store, [event("Successful CH Transfer", 9)])  # later events land beside the old ones
         [record] = records_by_device(store, EVERYONE, DEVICE, RetentionPolicy())
         assert [entry.status.value for entry in record.history] == [

@@ -4,7 +4,6 @@ and dropped whole once every record in it has expired; both databases delete the
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import empty_postgresql
+from fdtrack.adapters.db.lean_reads import LeanLookupStore
 from fdtrack.adapters.db.partitions import DAYS_AHEAD, DROP_LOCK, partition_days
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.errors import RecordsNotFound
 from fdtrack.domain.retention import RetentionPolicy
-from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
-from fdtrack.services.lookup import Viewer, records_by_request
+from fdtrack.services.ingest import IngestOptions, ingest
+from fdtrack.services.lookup import Viewer, records_by_device, records_by_request, request_overview
 from fdtrack.services.purge import purge
+from raw_events import ndjson_events
 
 RETENTION = RetentionPolicy()  # 30 days
 EVERYONE = Viewer.everyone("test")
@@ -45,8 +46,7 @@ def received(store: SqlStore, at: datetime, request: int, devices: range, status
         }
         for number in devices
     ]
-    raws = [RawEvent(f"test:{n}", "ndjson", json.dumps(fields), fields=fields) for n, fields in enumerate(lines)]
-    summary = ingest(store, raws, IngestOptions(clock=lambda: at))
+    summary = ingest(store, ndjson_events(lines), IngestOptions(clock=lambda: at))
     assert summary.rejected == 0, summary.errors
 
 
@@ -156,21 +156,64 @@ def test_ingestion_recovers_when_another_process_dropped_a_partition_it_knew(pos
         purging.dispose()
 
 
-def test_look_ups_by_request_read_only_that_requests_partition(pg_store: SqlStore) -> None:
-    for day in range(5):
-        received(pg_store, FIRST_DAY + timedelta(days=day), day, range(20))
-    pg_store.refresh_statistics()
-    with pg_store.engine.connect() as connection:
-        plan = connection.execute(
-            sa.text(
-                "EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM distribution_records WHERE service_request_id = :r "
-                "AND bucket_day = (SELECT bucket_day FROM request_buckets WHERE service_request_id = :r)"
-            ),
-            {"r": request_id(3)},
-        ).scalars()
-        executed = [line for line in plan if "never executed" not in line]
-    read = {day for line in executed for day in re.findall(r"distribution_records_p(\d{8})", line)}
-    assert read == {"20261004"}, executed
+def alert(store: SqlStore, at: datetime, number: int, status: str) -> None:
+    """An event of device `number` that names no request: ingestion attaches it to the device's record."""
+    fields = {"device_id": device(number), "status": status, "occurred_at": at.isoformat()}
+    summary = ingest(store, ndjson_events([fields], source="alert"), IngestOptions(clock=lambda: at))
+    assert summary.rejected == 0, summary.errors
+
+
+def test_look_ups_read_only_the_partitions_of_what_they_find(pg_store: SqlStore, postgresql_schema_url: str) -> None:
+    """Another day's partitions locked outright (as a partition being dropped is) hold up no look-up
+    that does not need them: each look-up is planned over its own partitions alone."""
+    received(pg_store, FIRST_DAY, 0, range(3))
+    received(pg_store, FIRST_DAY + timedelta(days=1), 1, range(10, 13))
+    received(pg_store, FIRST_DAY + timedelta(days=2), 2, range(3))
+    alert(pg_store, FIRST_DAY + timedelta(days=2, hours=1), 0, "Successful HAN Transfer")
+    waiting = SqlStore.open(f"{postgresql_schema_url}%20-clock_timeout%3D2000")  # after search_path
+    lean = LeanLookupStore(waiting.engine)
+    try:
+        with pg_store.engine.connect() as other, other.begin():
+            other.execute(sa.text("LOCK TABLE distribution_records_p20261002, status_events_p20261002"))
+            [first] = records_by_request(waiting, EVERYONE, request_id(0), RETENTION, limit=1).records
+            assert [entry.status.value for entry in first.history] == ["Accepted by DSP"]
+            for source in (waiting, lean):
+                found = records_by_device(source, EVERYONE, device(0), RETENTION)
+                assert [(view.service_request_id, len(view.history)) for view in found] == [
+                    (request_id(2), 2),
+                    (request_id(0), 1),
+                ]
+            assert request_overview(waiting, EVERYONE, request_id(2)).device_count == 3
+    finally:
+        waiting.dispose()
+
+
+def device_places(store: SqlStore) -> tuple[set[tuple[str, date]], set[tuple[str, date]]]:
+    """(device, partition day) of every record, and as device_buckets lists them."""
+    with store.engine.connect() as connection:
+        held = connection.execute(sa.text("SELECT DISTINCT device_id, bucket_day FROM distribution_records"))
+        held_places = {(device_id, day) for device_id, day in held}
+        listed = connection.execute(sa.text("SELECT device_id, bucket_day FROM device_buckets"))
+        return held_places, {(device_id, day) for device_id, day in listed}
+
+
+def test_device_buckets_list_every_partition_holding_a_devices_records(pg_store: SqlStore) -> None:
+    received(pg_store, FIRST_DAY, 1, range(4))
+    received(pg_store, FIRST_DAY + timedelta(days=1), 2, range(2, 6))
+    received(pg_store, FIRST_DAY + timedelta(days=1, hours=2), 1, range(3), "Approved for Distribution")
+    alert(pg_store, FIRST_DAY + timedelta(days=2), 3, "Successful HAN Transfer")  # joins request 2's record
+    received(pg_store, FIRST_DAY + timedelta(days=25), 1, range(1), "Successful CH Transfer")  # stays live
+    held, listed = device_places(pg_store)
+    assert held == listed
+    assert {(device(3), date(2026, 10, 1)), (device(3), date(2026, 10, 2))} <= held
+
+    # Cutoff 3 October 10:00: 2 October's partition goes whole; 1 October's keeps device 0's record
+    # and loses the other three row by row, whose rows here stay until their partition goes.
+    purge(pg_store, RETENTION, FIRST_DAY + timedelta(days=32, hours=1), "test")
+    held, listed = device_places(pg_store)
+    assert held == {(device(0), date(2026, 10, 1))}
+    assert listed == {(device(number), date(2026, 10, 1)) for number in range(4)}
+    assert records_by_device(pg_store, EVERYONE, device(0), RETENTION)[0].service_request_id == request_id(1)
 
 
 def test_both_databases_keep_exactly_the_records_heard_of_within_the_window(store: SqlStore) -> None:
@@ -198,3 +241,26 @@ def test_while_another_process_drops_partitions_a_purge_deletes_row_by_row(pg_st
     assert last_purge(pg_store)["deleted_with_partitions"] == 0
     assert date(2026, 10, 1) in days(pg_store)
     assert devices_of(pg_store, 1) == []
+
+
+def analysed_rows(store: SqlStore, day: str) -> dict[str, float]:
+    """What the planner's statistics say each partition of the day holds (-1: never analysed)."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT relname, reltuples FROM pg_class WHERE relname IN (:records, :events)"),
+            {"records": f"distribution_records_p{day}", "events": f"status_events_p{day}"},
+        )
+        return {name.split("_p")[0]: tuples for name, tuples in rows}
+
+
+def test_statistics_follow_a_partition_filling_from_empty(pg_store: SqlStore) -> None:
+    """Analysed after its first 1,000 events, then each time they double: the planner never works
+    from an empty partition's guesses (this database runs without autovacuum)."""
+    received(pg_store, FIRST_DAY, 1, range(900))
+    assert analysed_rows(pg_store, "20261001") == {"distribution_records": -1, "status_events": -1}
+    received(pg_store, FIRST_DAY, 1, range(900, 1100))
+    assert analysed_rows(pg_store, "20261001") == {"distribution_records": 1100, "status_events": 1100}
+    received(pg_store, FIRST_DAY, 2, range(1000))  # 2,100 events: not yet twice 1,100
+    assert analysed_rows(pg_store, "20261001")["status_events"] == 1100
+    received(pg_store, FIRST_DAY, 2, range(1000, 1100))
+    assert analysed_rows(pg_store, "20261001") == {"distribution_records": 2200, "status_events": 2200}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.services.ports import HistoryEntry, StoredRecord
 
 _CHUNK = 500  # record ids per IN (...) list
+_DEVICE_BUCKETS = "SELECT bucket_day FROM device_buckets WHERE device_id = %s ORDER BY bucket_day"
 
 
 class LeanLookupStore:
@@ -50,28 +52,34 @@ class _Statements:
     def __init__(self, codec: _Codec) -> None:
         self.codec = codec
         self._by_device: dict[int | None, str] = {}
-        self._entries: dict[int, str] = {}
+        self._entries: dict[tuple[int, bool], str] = {}
 
     def by_device(self, originators: int | None) -> str:
         sql = self._by_device.get(originators)
         if sql is None:
             visible = "" if originators is None else f" AND originator_user_id IN ({self.codec.marks(originators)})"
+            columns = _RECORD_COLUMNS if self.codec.sqlite else (*_RECORD_COLUMNS, "bucket_day")
+            # PostgreSQL: the device's partitions named (device_buckets), so only those are planned.
+            in_buckets = "" if self.codec.sqlite else " AND bucket_day = ANY(%s)"
             sql = (
-                f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records "
-                f"WHERE device_id = {self.codec.mark}{visible} ORDER BY started_at DESC, service_request_id DESC"
+                f"SELECT {', '.join(columns)} FROM distribution_records WHERE device_id = {self.codec.mark}"
+                f"{in_buckets}{visible} ORDER BY started_at DESC, service_request_id DESC"
             )
             self._by_device[originators] = sql
         return sql
 
-    def history_entries(self, records: int) -> str:
-        sql = self._entries.get(records)
+    def history_entries(self, records: int, in_buckets: bool) -> str:
+        """`in_buckets`: the records' partitions named (PostgreSQL), so the statement is planned over
+        those alone rather than every day's."""
+        sql = self._entries.get((records, in_buckets))
         if sql is None:
+            bucket_condition = " AND bucket_day = ANY(%s)" if in_buckets else ""
             sql = (
                 "SELECT record_id, status, reason, occurred_at, received_at "
-                f"FROM status_events WHERE record_id IN ({self.codec.marks(records)}) "
+                f"FROM status_events WHERE record_id IN ({self.codec.marks(records)}){bucket_condition} "
                 "ORDER BY record_id, occurred_at, event_id"
             )
-            self._entries[records] = sql
+            self._entries[(records, in_buckets)] = sql
         return sql
 
 
@@ -82,15 +90,24 @@ class LeanReadTransaction:
         self._cursor = cursor
         self._statements = statements
         self._codec = statements.codec
+        self._buckets: dict[int, date] = {}  # partition day of each record read (PostgreSQL)
 
     def _rows(self, sql: str, parameters: Sequence[object]) -> list[Any]:
         self._cursor.execute(sql, tuple(parameters))
         return list(self._cursor.fetchall())
 
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]:
-        parameters = (device_id,) if originators is None else (device_id, *sorted(originators))
+        visible = () if originators is None else tuple(sorted(originators))
         sql = self._statements.by_device(None if originators is None else len(originators))
-        return [_record_from_values(self._codec, row) for row in self._rows(sql, parameters)]
+        if self._codec.sqlite:
+            return [_record_from_values(self._codec, row) for row in self._rows(sql, (device_id, *visible))]
+        days = [day for (day,) in self._rows(_DEVICE_BUCKETS, (device_id,))]
+        if not days:
+            return []
+        rows = self._rows(sql, (device_id, days, *visible))
+        records = [_record_from_values(self._codec, row[:-1]) for row in rows]
+        self._buckets.update((record.record_id, row[-1]) for record, row in zip(records, rows, strict=True))
+        return records
 
     def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]:
         wanted = sorted(set(record_ids))
@@ -98,8 +115,12 @@ class LeanReadTransaction:
         moment = self._codec.read_moment
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
+            parameters: list[object] = list(chunk)
+            in_buckets = not self._codec.sqlite and all(record_id in self._buckets for record_id in chunk)
+            if in_buckets:
+                parameters.append(sorted({self._buckets[record_id] for record_id in chunk}))
             for record_id, status, reason, occurred_at, received_at in self._rows(
-                self._statements.history_entries(len(chunk)), chunk
+                self._statements.history_entries(len(chunk), in_buckets), parameters
             ):
                 entries[record_id].append(
                     HistoryEntry(ProcessingStatus(status), reason, moment(occurred_at), moment(received_at))

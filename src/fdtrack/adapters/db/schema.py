@@ -97,6 +97,19 @@ request_buckets = Table(
     Index(None, "bucket_day"),
 )
 
+# Which days' partitions hold each device's records (PostgreSQL; SQLite has no partitions and leaves
+# it empty). A look-up by Device ID reads it first and names only those partitions: planning a
+# statement over every day's partition costs more than the index probes it then makes. Ingestion
+# adds a row with the device's record; a dropped partition takes its rows with it; a record deleted
+# row by row leaves its row until then, which costs a look-up one empty probe and nothing else.
+device_buckets = Table(
+    "device_buckets",
+    metadata,
+    Column("device_id", String(23), primary_key=True),
+    Column("bucket_day", Date, primary_key=True),
+    Index(None, "bucket_day"),
+)
+
 rejected_events = Table(
     "rejected_events",
     metadata,

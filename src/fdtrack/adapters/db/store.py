@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -12,7 +14,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from fdtrack.adapters.db.engine import WRITE, make_engine
 from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
@@ -33,6 +35,7 @@ from fdtrack.adapters.db.schema import (
     request_buckets,
     status_events,
 )
+from fdtrack.adapters.db.statistics import WrittenPartitions
 from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
@@ -53,10 +56,10 @@ from fdtrack.services.ports import (
 
 _CHUNK = 2_000  # keys per IN (...) list: well inside SQLite's bound-parameter limit
 _TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}  # deadlock, serialisation failure, lock not available
-_NO_PARTITION = "23514"  # check_violation: raised for a row whose day has no partition (any more)
+_NO_PARTITION = "23514"
+_UNDEFINED_TABLE = "42P01"  # check_violation: raised for a row whose day has no partition (any more)
 _R = distribution_records
-# On PostgreSQL a look-up by request names its partition (run-time pruning picks it).
-_BUCKET_OF_REQUEST = "(SELECT bucket_day FROM request_buckets WHERE service_request_id = %s)"
+log = logging.getLogger("fdtrack.store")
 _E = status_events
 _B = request_buckets
 
@@ -71,7 +74,7 @@ class SqlStore:
         self._writer = engine.execution_options(**WRITE)
         self._partitioned = engine.dialect.name == "postgresql"
         self._partition_days: set[date] = set()  # known to exist; refreshed from the database on a miss
-        self._written_days: set[date] = set()  # partitions written to since statistics were refreshed
+        self._written = WrittenPartitions()
 
     @classmethod
     def open(cls, url: str, read_url: str | None = None) -> SqlStore:
@@ -93,7 +96,7 @@ class SqlStore:
     def write(self) -> Iterator[SqlWriteTransaction]:
         try:
             with self._writer.begin() as connection:
-                yield SqlWriteTransaction(connection, self._ensure_partition, self._written_days)
+                yield SqlWriteTransaction(connection, self._ensure_partition, self._written)
         except OperationalError as error:
             if _is_transient(error):
                 raise RetryBatch(str(error.orig)) from error
@@ -105,6 +108,32 @@ class SqlStore:
                 self._partition_days.clear()
                 raise RetryBatch(str(cause)) from error
             raise
+        self._analyse_due_partitions()
+
+    def _analyse_due_partitions(self) -> None:
+        """ANALYZE the partitions whose events have doubled since their last statistics, after the
+        batch committed (a statement of its own: statistics are not part of the batch)."""
+        days = [day for day in self._written.due() if day in self._partition_days]
+        if not days:
+            return
+        try:
+            self._analyse(days)
+        except DBAPIError as error:
+            # The batch is stored; failing its caller now would only make it send the batch again.
+            # The statistics are taken at the next doubling instead.
+            log.warning("statistics of %s not refreshed: %s", ", ".join(map(str, days)), error.orig)
+
+    def _analyse(self, days: Sequence[date], *tables: str) -> None:
+        names = [partition_name(table, day) for day in days for table in PARTITIONED_TABLES]
+        with self.engine.connect() as connection:
+            try:
+                connection.exec_driver_sql(f"ANALYZE {', '.join([*tables, *names])}")
+                connection.commit()
+            except ProgrammingError as error:
+                if getattr(error.orig, "sqlstate", None) != _UNDEFINED_TABLE:
+                    raise
+                # Another process's purge dropped one of these partitions meanwhile: nothing to plan there.
+                connection.rollback()
 
     def _ensure_partition(self, day: date) -> None:
         """Create the day's partition if it is missing, in a short transaction of its own (the
@@ -160,8 +189,10 @@ class SqlStore:
                 return 0
             count = int(connection.exec_driver_sql(f"SELECT count(*) FROM {records}").scalar_one())
             connection.exec_driver_sql("DELETE FROM request_buckets WHERE bucket_day = %s", (day,))
+            connection.exec_driver_sql("DELETE FROM device_buckets WHERE bucket_day = %s", (day,))
         drop_partition(self.engine, day)
         self._partition_days.discard(day)
+        self._written.forget(day)
         return count
 
     @contextmanager
@@ -175,16 +206,15 @@ class SqlStore:
         On PostgreSQL only the partitions written to since the last refresh: the planner reads each
         partition's own statistics, and analysing all thirty days after each day's load would cost
         more the longer the window."""
-        statements = ["ANALYZE"]
         if self._partitioned:
-            days, self._written_days = sorted(self._written_days), set()
             with self.engine.connect() as connection:
                 existing = partition_days(connection)
-            names = [partition_name(table, day) for day in days if day in existing for table in PARTITIONED_TABLES]
-            statements = [f"ANALYZE request_buckets, {', '.join(names)}"] if names else []
+            days = [day for day in self._written.since_refresh() if day in existing]
+            if days:
+                self._analyse(days, "request_buckets", "device_buckets")
+            return
         with self.engine.connect() as connection:
-            for statement in statements:
-                connection.exec_driver_sql(statement)
+            connection.exec_driver_sql("ANALYZE")
             connection.commit()
 
     def dispose(self) -> None:
@@ -420,13 +450,12 @@ class SqlWriteTransaction:
     """Writes of one batch; on PostgreSQL the records it reads are locked until it commits."""
 
     def __init__(
-        self, connection: Connection, ensure_partition: Callable[[date], None], written_days: set[date]
+        self, connection: Connection, ensure_partition: Callable[[date], None], written: WrittenPartitions
     ) -> None:
         self.connection = connection
         self._ensure_partition = ensure_partition
-        self._written_days = written_days
+        self._written = written
         self._codec = codec = _Codec(connection.dialect.name)
-        self._lock_suffix = "" if codec.sqlite else " FOR UPDATE"
         self._buckets: dict[str, object] = {}  # bucket day of each request this batch writes
         conflict_key = "service_request_id, device_id" + ("" if codec.sqlite else ", bucket_day")
         # SQLite runs one statement per row in C (executemany); PostgreSQL gets each batch as one
@@ -485,10 +514,9 @@ class SqlWriteTransaction:
         return stored
 
     def _device_buckets(self, device_ids: Collection[str]) -> dict[str, set[object]]:
-        """The partitions holding each device's records (its device index is smaller than the
-        events' key, so this is the cheaper way to find where to look)."""
+        """The partitions holding each device's records (PostgreSQL)."""
         found: dict[str, set[object]] = {}
-        sql = "SELECT DISTINCT device_id, bucket_day FROM distribution_records WHERE device_id"
+        sql = "SELECT device_id, bucket_day FROM device_buckets WHERE device_id"
         for device_id, bucket in self._select_in(sql, sorted(device_ids)):
             found.setdefault(device_id, set()).add(bucket)
         return found
@@ -529,7 +557,18 @@ class SqlWriteTransaction:
 
     def lock_device_records(self, device_ids: Collection[str]) -> list[StoredRecord]:
         sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records WHERE device_id"
-        rows = self._select_in(sql, sorted(device_ids), f" ORDER BY id{self._lock_suffix}")
+        if self._codec.sqlite:
+            rows = self._select_in(sql, sorted(device_ids), " ORDER BY id")
+            return [_record_from_values(self._codec, row) for row in rows]
+        if not device_ids:
+            return []
+        places = self._device_buckets(device_ids)
+        days = sorted({day for days in places.values() for day in days})  # type: ignore[type-var]
+        if not days:
+            return []
+        rows = self.connection.exec_driver_sql(
+            f"{sql} = ANY(%b::text[]) AND bucket_day = ANY(%s) ORDER BY id FOR UPDATE", (sorted(device_ids), days)
+        )
         return [_record_from_values(self._codec, row) for row in rows]
 
     def _select_in(self, sql: str, values: Sequence[str], suffix: str = "") -> Iterator[Sequence[Any]]:
@@ -555,8 +594,6 @@ class SqlWriteTransaction:
         today = ordered[0].last_received_at.astimezone(UTC).date()
         self._buckets = buckets = self._claim_buckets({str(delta.request_id) for delta in ordered}, today)
         rows = [_merge_values(self._codec, delta, buckets[str(delta.request_id)]) for delta in ordered]
-        if not self._codec.sqlite:
-            self._written_days.update(buckets.values())  # type: ignore[arg-type]
         if self._codec.sqlite:
             # executemany runs the statement per row in C; it cannot return rows, so the ids follow
             # from one indexed read by Device ID.
@@ -570,6 +607,13 @@ class SqlWriteTransaction:
             columns = tuple(list(column) for column in zip(*rows, strict=True))
             sql = self._merge_sql.format(source=self._rows_source(_MERGED_TYPES))
             ids.update({(r, d): i for i, r, d in self.connection.exec_driver_sql(sql, columns)})
+            # Sorted like the records, so concurrent writers wait for each other's rows in one order.
+            places = sorted({(delta.device_id, buckets[str(delta.request_id)]) for delta in ordered})
+            self.connection.exec_driver_sql(
+                "INSERT INTO device_buckets (device_id, bucket_day) "
+                "SELECT * FROM unnest(%b::text[], %b::date[]) ON CONFLICT DO NOTHING",
+                ([device for device, _ in places], [bucket for _, bucket in places]),
+            )
         return ids
 
     def insert_events(self, events: Sequence[tuple[int, TrackingEvent, bytes]], received_at: datetime) -> int:
@@ -596,6 +640,8 @@ class SqlWriteTransaction:
         ]
         if self._codec.sqlite:
             return self._execute_rows(self._insert_event_sql, rows)
+        for day, count in Counter(row[2] for row in rows).items():
+            self._written.add(day, count)  # type: ignore[arg-type]
         return self._copy_events(rows)
 
     def _copy_events(self, rows: Sequence[tuple[object, ...]]) -> int:
@@ -691,15 +737,47 @@ class SqlReadTransaction:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._codec = _Codec(connection.dialect.name)
+        self._codec = codec = _Codec(connection.dialect.name)
         # Request and device of the records read so far: their histories need them, and a look-up
         # always reads the records first, so histories() rarely has to ask the database for them.
         self._keys: dict[int, tuple[ServiceRequestId, str]] = {}
+        # On PostgreSQL also each record's partition, and each request's: a statement naming the
+        # partitions it needs is planned over those alone (planning all ~33 days' partitions costs
+        # about 1 ms, more than the index probes themselves).
+        self._record_buckets: dict[int, date] = {}
+        self._request_buckets: dict[str, date | None] = {}
+        self._record_select = ", ".join(_RECORD_COLUMNS if codec.sqlite else (*_RECORD_COLUMNS, "bucket_day"))
 
     def _decoded(self, rows: Sequence[Sequence[Any]]) -> list[StoredRecord]:
-        records = [_record_from_values(self._codec, row) for row in rows]
+        codec = self._codec
+        if codec.sqlite:
+            records = [_record_from_values(codec, row) for row in rows]
+        else:
+            records = []
+            for row in rows:
+                record = _record_from_values(codec, row[:-1])
+                self._record_buckets[record.record_id] = row[-1]
+                records.append(record)
         self._keys.update({record.record_id: (record.request_id, record.device_id) for record in records})
         return records
+
+    def _bucket_of(self, request_id: ServiceRequestId) -> date | None:
+        """The partition day of a request's records (PostgreSQL); None when it has none."""
+        key = str(request_id)
+        if key not in self._request_buckets:
+            self._request_buckets[key] = self.connection.exec_driver_sql(
+                "SELECT bucket_day FROM request_buckets WHERE service_request_id = %s", (key,)
+            ).scalar()
+        return self._request_buckets[key]
+
+    def _in_buckets(self, record_ids: Sequence[int]) -> tuple[str, tuple[object, ...]]:
+        """A condition naming the partitions of these records, when all of them are known."""
+        if self._codec.sqlite:
+            return "", ()
+        buckets = self._record_buckets
+        if not all(record_id in buckets for record_id in record_ids):
+            return "", ()
+        return " AND bucket_day = ANY(%s)", (sorted({buckets[record_id] for record_id in record_ids}),)
 
     def records_by_request(
         self,
@@ -712,11 +790,14 @@ class SqlReadTransaction:
         if originators is not None and request_id.originator not in originators:
             return []
         mark = self._codec.mark
-        sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records WHERE service_request_id = {mark}"
+        sql = f"SELECT {self._record_select} FROM distribution_records WHERE service_request_id = {mark}"
         parameters: list[object] = [str(request_id)]
         if not self._codec.sqlite:
-            sql += f" AND bucket_day = {_BUCKET_OF_REQUEST}"
-            parameters.append(str(request_id))
+            bucket = self._bucket_of(request_id)
+            if bucket is None:
+                return []
+            sql += " AND bucket_day = %s"
+            parameters.append(bucket)
         if after_device_id is not None:
             sql += f" AND device_id > {mark}"
             parameters.append(after_device_id)
@@ -730,8 +811,16 @@ class SqlReadTransaction:
 
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]:
         mark = self._codec.mark
-        sql = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM distribution_records WHERE device_id = {mark}"
+        sql = f"SELECT {self._record_select} FROM distribution_records WHERE device_id = {mark}"
         parameters: list[object] = [device_id]
+        if not self._codec.sqlite:
+            days = self.connection.exec_driver_sql(
+                "SELECT bucket_day FROM device_buckets WHERE device_id = %s ORDER BY bucket_day", (device_id,)
+            ).scalars()
+            parameters.append(list(days))
+            if not parameters[-1]:
+                return []
+            sql += " AND bucket_day = ANY(%s)"
         if originators is not None:
             sql += f" AND originator_user_id IN ({self._codec.marks(len(originators))})"
             parameters.extend(sorted(originators))
@@ -751,9 +840,10 @@ class SqlReadTransaction:
                 keys[record_id] = (ServiceRequestId.from_canonical(request_id), device_id)
         read = self._codec.read_moment
         for chunk in _chunks(sorted(histories)):
+            in_buckets, bucket_days = self._in_buckets(chunk)
             sql = (
                 "SELECT record_id, event_id, status, occurred_at, received_at, reason, firmware_version, device_type "
-                f"FROM status_events WHERE record_id IN ({self._codec.marks(len(chunk))}) "
+                f"FROM status_events WHERE record_id IN ({self._codec.marks(len(chunk))}){in_buckets} "
                 "ORDER BY record_id, occurred_at, event_id"
             )
             for (
@@ -765,7 +855,7 @@ class SqlReadTransaction:
                 reason,
                 firmware,
                 device_type,
-            ) in self.connection.exec_driver_sql(sql, tuple(chunk)):
+            ) in self.connection.exec_driver_sql(sql, (*chunk, *bucket_days)):
                 request_id, device_id = keys[record_id]
                 event = TrackingEvent(
                     event_id=event_id,
@@ -785,12 +875,14 @@ class SqlReadTransaction:
         entries: dict[int, list[HistoryEntry]] = {record_id: [] for record_id in record_ids}
         read = self._codec.read_moment
         for chunk in _chunks(sorted(entries)):
+            in_buckets, bucket_days = self._in_buckets(chunk)
             sql = (
                 "SELECT record_id, status, reason, occurred_at, received_at FROM status_events "
-                f"WHERE record_id IN ({self._codec.marks(len(chunk))}) ORDER BY record_id, occurred_at, event_id"
+                f"WHERE record_id IN ({self._codec.marks(len(chunk))}){in_buckets} "
+                "ORDER BY record_id, occurred_at, event_id"
             )
             for record_id, status, reason, occurred_at, received_at in self.connection.exec_driver_sql(
-                sql, tuple(chunk)
+                sql, (*chunk, *bucket_days)
             ).all():
                 entries[record_id].append(HistoryEntry(_STATUSES[status], reason, read(occurred_at), read(received_at)))
         return entries
@@ -821,8 +913,7 @@ class SqlReadTransaction:
         condition = _R.c.service_request_id == str(request_id)
         if self._codec.sqlite:
             return (condition,)
-        bucket = select(_B.c.bucket_day).where(_B.c.service_request_id == str(request_id)).scalar_subquery()
-        return condition, _R.c.bucket_day == bucket
+        return condition, _R.c.bucket_day == self._bucket_of(request_id)
 
     def count_expired(self, cutoff: datetime) -> int:
         query = select(func.count()).select_from(_R).where(*_expired(cutoff))
