@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,9 +13,10 @@ from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.derivation import derive_state
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.retention import RetentionPolicy
-from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
+from fdtrack.services.ingest import IngestOptions, ingest
 from fdtrack.services.lookup import DistributionRecordView, Viewer, records_by_device, records_by_request
 from fdtrack.services.rejects import list_rejections
+from raw_events import ndjson_events
 
 REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
 LATER_REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1001"
@@ -32,13 +32,6 @@ def event(status: str, minute: int, **fields: str) -> dict[str, str]:
     return {key: value for key, value in base.items() if value != "-"}
 
 
-def raw(events: list[dict[str, str]], name: str = "test") -> list[RawEvent]:
-    return [
-        RawEvent(f"{name}:{number}", "ndjson", json.dumps(fields), fields=fields)
-        for number, fields in enumerate(events, 1)
-    ]
-
-
 def only_record(store: SqlStore, device: str = DEVICE) -> DistributionRecordView:
     [record] = records_by_device(store, EVERYONE, device, RETENTION)
     return record
@@ -46,17 +39,17 @@ def only_record(store: SqlStore, device: str = DEVICE) -> DistributionRecordView
 
 def test_re_ingesting_the_same_events_changes_nothing(store: SqlStore, database_url: str) -> None:
     events = [event("Accepted by DSP", 0, firmware_version="1A2B3C4D"), event("Approved for Distribution", 5)]
-    first = ingest(store, raw(events))
+    first = ingest(store, ndjson_events(events))
     before = database_snapshot(database_url)
-    second = ingest(store, raw(events))
+    second = ingest(store, ndjson_events(events))
     assert (first.accepted, first.duplicates) == (2, 0)
     assert (second.accepted, second.duplicates, second.rejected) == (0, 2, 0)
     assert database_snapshot(database_url) == before
 
 
 def test_same_event_id_with_other_content_is_rejected_and_kept(store: SqlStore) -> None:
-    ingest(store, raw([event("Accepted by DSP", 0, event_id="e-1")]))
-    summary = ingest(store, raw([event("Rejected by DSP", 0, event_id="e-1")], name="second"))
+    ingest(store, ndjson_events([event("Accepted by DSP", 0, event_id="e-1")]))
+    summary = ingest(store, ndjson_events([event("Rejected by DSP", 0, event_id="e-1")], source="second"))
     assert summary.rejected == 1
     assert summary.errors == [("second:1", "event_id: reused with different content")]
     [kept] = list_rejections(store)
@@ -72,7 +65,7 @@ def test_invalid_events_are_rejected_without_losing_the_valid_ones_around_them(s
         event("Successful CH Transfer", 2),
         {"device_id": DEVICE, "status": "Launched", "occurred_at": "2026-11-20T10:00:00Z", "request_id": REQUEST},
     ]
-    summary = ingest(store, raw(events))
+    summary = ingest(store, ndjson_events(events))
     assert (summary.accepted, summary.rejected) == (2, 2)
     assert summary.errors[0][0] == "test:2"
     assert summary.errors[0][1].startswith("device_id: 'not-a-device' is not a Device ID")
@@ -84,7 +77,7 @@ def test_invalid_events_are_rejected_without_losing_the_valid_ones_around_them(s
 def test_an_event_without_request_attaches_to_the_latest_in_progress_record(store: SqlStore) -> None:
     ingest(
         store,
-        raw(
+        ndjson_events(
             [
                 event("Accepted by DSP", 0),
                 event("Accepted by DSP", 60, request_id=LATER_REQUEST),
@@ -100,7 +93,7 @@ def test_an_event_without_request_attaches_to_the_latest_in_progress_record(stor
 def test_correlation_skips_records_that_are_no_longer_in_progress(store: SqlStore) -> None:
     ingest(
         store,
-        raw(
+        ndjson_events(
             [
                 event("Accepted by DSP", 0),
                 event("Accepted by DSP", 60, request_id=LATER_REQUEST),
@@ -108,28 +101,28 @@ def test_correlation_skips_records_that_are_no_longer_in_progress(store: SqlStor
             ]
         ),
     )
-    ingest(store, raw([event("Firmware Activated", 200, request_id="-")]))
+    ingest(store, ndjson_events([event("Firmware Activated", 200, request_id="-")]))
     records = {r.service_request_id: r for r in records_by_device(store, EVERYONE, DEVICE, RETENTION)}
     assert records[REQUEST].completion_status.value == "Complete"
     assert records[LATER_REQUEST].completion_status.value == "Failed"
 
 
 def test_an_event_without_request_and_nothing_in_progress_is_kept_for_resubmission(store: SqlStore) -> None:
-    summary = ingest(store, raw([event("Successful HAN Transfer", 0, request_id="-")]))
+    summary = ingest(store, ndjson_events([event("Successful HAN Transfer", 0, request_id="-")]))
     assert summary.rejected == 1
     assert summary.errors[0][1] == f"no firmware distribution in progress for device {DEVICE}"
     assert len(list_rejections(store)) == 1
 
 
 def test_events_of_other_stages_must_name_the_request(store: SqlStore) -> None:
-    summary = ingest(store, raw([event("Successful CH Transfer", 0, request_id="-")]))
+    summary = ingest(store, ndjson_events([event("Successful CH Transfer", 0, request_id="-")]))
     assert summary.rejected == 1
     assert summary.errors[0][1].startswith("request_id: is required")
 
 
 def test_request_pages_are_in_device_order_and_follow_the_cursor(store: SqlStore) -> None:
     devices = [f"00-00-00-00-00-00-00-{n:02X}" for n in range(25)]
-    ingest(store, raw([event("Accepted by DSP", n, device_id=d) for n, d in enumerate(reversed(devices))]))
+    ingest(store, ndjson_events([event("Accepted by DSP", n, device_id=d) for n, d in enumerate(reversed(devices))]))
     seen: list[str] = []
     cursor = None
     while True:
@@ -143,14 +136,14 @@ def test_request_pages_are_in_device_order_and_follow_the_cursor(store: SqlStore
 
 def test_a_party_sees_only_requests_it_originated(store: SqlStore) -> None:
     other_request = "90-B3-D5-1F-30-02-00-00:90-B3-D5-1F-30-00-00-02:7"
-    ingest(store, raw([event("Accepted by DSP", 0), event("Accepted by DSP", 1, request_id=other_request)]))
+    ingest(store, ndjson_events([event("Accepted by DSP", 0), event("Accepted by DSP", 1, request_id=other_request)]))
     party = Viewer("supplier-a", frozenset({"90-B3-D5-1F-30-01-00-00"}))
     visible = records_by_device(store, party, DEVICE, RETENTION)
     assert [r.service_request_id for r in visible] == [REQUEST]
 
 
 def test_history_lists_every_event_in_time_order_with_receipt_times(store: SqlStore) -> None:
-    ingest(store, raw([event("Successful CH Transfer", 30), event("Accepted by DSP", 0)]))
+    ingest(store, ndjson_events([event("Successful CH Transfer", 30), event("Accepted by DSP", 0)]))
     record = only_record(store)
     history = record.history
     assert [entry.status.value for entry in history] == ["Accepted by DSP", "Successful CH Transfer"]
@@ -159,7 +152,7 @@ def test_history_lists_every_event_in_time_order_with_receipt_times(store: SqlSt
 
 def test_tracked_device_types_are_configuration(store: SqlStore) -> None:
     options = IngestOptions(tracked=frozenset({DeviceType.ESME}))
-    summary = ingest(store, raw([event("Accepted by DSP", 0, device_type="PPMID")]), options)
+    summary = ingest(store, ndjson_events([event("Accepted by DSP", 0, device_type="PPMID")]), options)
     assert summary.errors[0][1] == "device_type: PPMID devices are not tracked by this service"
 
 
@@ -205,15 +198,15 @@ def test_any_order_and_any_batching_give_the_same_records(
 ) -> None:
     reference_url = fresh_database_url()
     reference = SqlStore.open(reference_url)
-    ingest(reference, raw(events))
+    ingest(reference, ndjson_events(events))
     reference.dispose()
 
     shuffled = data.draw(st.permutations(events))
     batch_size = data.draw(st.integers(1, len(events)))
     other_url = fresh_database_url()
     other = SqlStore.open(other_url)
-    ingest(other, raw(shuffled), IngestOptions(batch_size=batch_size))
-    ingest(other, raw(shuffled[: len(shuffled) // 2]))  # re-sending part of it is a no-op
+    ingest(other, ndjson_events(shuffled), IngestOptions(batch_size=batch_size))
+    ingest(other, ndjson_events(shuffled[: len(shuffled) // 2]))  # re-sending part of it is a no-op
     other.dispose()
     assert database_snapshot(other_url) == database_snapshot(reference_url)
 
@@ -224,7 +217,7 @@ def test_the_stored_state_of_every_record_is_the_derivation_rule_applied_to_its_
     events: list[dict[str, str]], fresh_database_url: Callable[[], str]
 ) -> None:
     store = SqlStore.open(fresh_database_url())
-    ingest(store, raw(events), IngestOptions(batch_size=4))
+    ingest(store, ndjson_events(events), IngestOptions(batch_size=4))
     devices = {fields["device_id"] for fields in events}
     with store.read() as tx:
         for device in devices:

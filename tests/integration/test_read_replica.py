@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +11,7 @@ from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import RawEvent, ingest
 from fdtrack.services.lookup import Viewer, records_by_device
+from raw_events import ndjson_events
 
 DEVICE = "00-DB-12-34-56-78-90-A0"
 EVERYONE = Viewer.everyone("test")
@@ -24,7 +24,8 @@ def accepted(request_number: int) -> RawEvent:
         "status": "Accepted by DSP",
         "occurred_at": datetime(2026, 11, 20, 10, tzinfo=UTC).isoformat(),
     }
-    return RawEvent(f"test:{request_number}", "ndjson", json.dumps(fields), fields=fields)
+    [event] = ndjson_events([fields], source=f"request-{request_number}")
+    return event
 
 
 def requests_seen(store: SqlStore) -> list[str]:

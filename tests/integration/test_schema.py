@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +14,9 @@ from fdtrack.adapters.db.engine import make_engine
 from fdtrack.adapters.db.partitions import PARTITIONED_TABLES
 from fdtrack.adapters.db.schema import metadata
 from fdtrack.adapters.db.store import SqlStore
-from fdtrack.services.ingest import IngestOptions, RawEvent, ingest
+from fdtrack.services.ingest import IngestOptions, ingest
 from fdtrack.services.ports import AuditEntry
+from raw_events import ndjson_events
 
 _SAME_TYPE = {
     "BigInteger": {"BIGINT"},
@@ -94,7 +94,7 @@ def test_statistics_can_be_refreshed_for_the_query_planner(store: SqlStore) -> N
         "occurred_at": "2026-11-20T10:00:00Z",
     }
     received = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    ingest(store, [RawEvent("t:1", "ndjson", json.dumps(fields), fields=fields)], IngestOptions(clock=lambda: received))
+    ingest(store, ndjson_events([fields]), IngestOptions(clock=lambda: received))
     store.refresh_statistics()
     with store.engine.connect() as connection:
         if store.dialect == "postgresql":
