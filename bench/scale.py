@@ -1,17 +1,20 @@
 """National-scale benchmark on PostgreSQL: a 30-day simulated dataset loaded day by day, then measured.
 
     .venv/bin/python bench/scale.py [--records 10000000] [--days 30] [--seconds 30]
+                                    [--ingest-processes 1] [--server-workers 1] [--measure-only]
 
 1. Simulates N records (realistic mix: request sizes up to 50,000 plus one of 50,000, failures,
    duplicates, late events, device alerts without a request ID, resets) arriving over D days, one
    NDJSON file per arrival day under bench/out/scale-N/ (reused when present).
 2. Ingests the days in order into a fresh database through fdtrack's NDJSON reader and ingestion
    service, the clock at each day's end (so received_at and the partitions follow the days); times
-   every day. Then a plain COPY of the resulting rows (records, events, buckets) into the same
-   tables of a second fresh database, in the same run: the ceiling for any loader.
+   every day. `--ingest-processes N` shares each day among N processes by Device ID, as N
+   `fdtrack ingest` processes fed by device would. Then a plain COPY of the resulting rows (records,
+   events, buckets) into the same tables of a second fresh database, in the same run: the ceiling
+   for any loader.
 3. Look-ups through the service layer: random devices and random single-device requests (p50/p99).
-4. The API under load: `fdtrack serve` and wrk paced to about 1,000 requests/s (device look-ups and
-   single-device request look-ups), with a read token of one supplier party.
+4. The API under load: `fdtrack serve --workers N` and wrk paced to about 1,000 requests/s (device
+   look-ups and single-device request look-ups), with a read token of one supplier party.
 5. The 50,000-device request: first page of the screen's data and its CSV, through the API.
 6. Purge of one day's expired data (as of the day after the window), with look-ups running beside
    it: seconds, records dropped with partitions and deleted row by row, slowest look-up meanwhile.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -32,6 +36,7 @@ import sys
 import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
@@ -49,7 +54,7 @@ from fdtrack.adapters.event_files import read_ndjson
 from fdtrack.domain.errors import InvalidInput, RecordsNotFound
 from fdtrack.domain.events import validate_event_with_digest
 from fdtrack.domain.retention import RetentionPolicy
-from fdtrack.services.ingest import IngestOptions, ingest
+from fdtrack.services.ingest import IngestOptions, IngestSummary, ingest
 from fdtrack.services.lookup import Viewer, records_by_device, records_by_request
 from fdtrack.services.purge import purge
 from fdtrack.simulator import DEFAULT_ORIGINATORS, SimulationConfig, Simulator
@@ -68,13 +73,18 @@ API_RATE = 1_000
 @dataclass
 class Figures:
     records: int
+    ingest_processes: int = 1
+    server_workers: int = 1
     events_ingested: int = 0
     ingest_seconds: float = 0.0
+    ingest_cpu_seconds: float = 0.0  # in the ingest processes
+    machine_cpu_seconds: float = 0.0  # busy CPU of the whole machine meanwhile: the rest is PostgreSQL's
     ingest_rate: float = 0.0
     slowest_day_rate: float = 0.0
     fastest_day_rate: float = 0.0
     day_rates: list[float] = field(default_factory=list)
     copy_seconds: float = 0.0
+    copy_machine_cpu_seconds: float = 0.0
     copy_rate: float = 0.0
     ingest_to_copy: float = 0.0
     lookup: dict[str, float] = field(default_factory=dict)
@@ -125,27 +135,55 @@ def fresh_database(name: str) -> str:
     return f"{base}/{name}"
 
 
-def load(url: str, files: list[tuple[date, Path]], figures: Figures) -> None:
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (every process, PostgreSQL's included)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def ingest_share(url: str, day: date, path: Path, share: int, shares: int) -> tuple[IngestSummary, float]:
+    """One ingest process's share of a day: the devices whose hash falls to it, in file order, so
+    each record (and each device's events naming no request) stays with one process."""
     store = SqlStore.open(url)
-    for day, path in files:
-        end_of_day = datetime.combine(day, clock_time(23, 59, 59), tzinfo=UTC)
-        options = IngestOptions(clock=partial(lambda moment: moment, end_of_day))
-        start = time.perf_counter()
-        with path.open("rb") as stream:
-            summary = ingest(store, read_ndjson(stream, path.name), options)
-        seconds = time.perf_counter() - start
-        events = summary.accepted + summary.duplicates + summary.rejected
-        figures.events_ingested += summary.accepted
-        figures.ingest_seconds += seconds
-        figures.day_rates.append(round(events / seconds))
-        print(f"  {day}: {events:,} events in {seconds:.1f} s ({events / seconds:,.0f}/s)", flush=True)
+    end_of_day = datetime.combine(day, clock_time(23, 59, 59), tzinfo=UTC)
+    options = IngestOptions(clock=partial(lambda moment: moment, end_of_day))
+    with path.open("rb") as stream:
+        events = (
+            raw
+            for raw in read_ndjson(stream, path.name)
+            if shares == 1 or zlib.crc32(str((raw.fields or {}).get("device_id")).encode()) % shares == share
+        )
+        began = time.process_time()
+        summary = ingest(store, events, options)
+        cpu = time.process_time() - began
     store.dispose()
+    return summary, cpu
+
+
+def load(url: str, files: list[tuple[date, Path]], figures: Figures, processes: int) -> None:
+    SqlStore.open(url).dispose()  # the schema, made once before the processes start
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        for day, path in files:
+            start, busy = time.perf_counter(), busy_cpu_seconds()
+            shares = [(url, day, path, share, processes) for share in range(processes)]
+            summary = IngestSummary()
+            for part, cpu in pool.starmap(ingest_share, shares):
+                summary.add(part)
+                figures.ingest_cpu_seconds += cpu
+            seconds = time.perf_counter() - start
+            figures.machine_cpu_seconds += busy_cpu_seconds() - busy
+            events = summary.accepted + summary.duplicates + summary.rejected
+            figures.events_ingested += summary.accepted
+            figures.ingest_seconds += seconds
+            figures.day_rates.append(round(events / seconds))
+            print(f"  {day}: {events:,} events in {seconds:.1f} s ({events / seconds:,.0f}/s)", flush=True)
     figures.ingest_rate = round(figures.events_ingested / figures.ingest_seconds)
     figures.slowest_day_rate = min(figures.day_rates)
     figures.fastest_day_rate = max(figures.day_rates)
 
 
-_COPIED = ("request_buckets", "distribution_records", "status_events")
+_COPIED = ("request_buckets", "device_buckets", "distribution_records", "status_events")
 
 
 def plain_copy(source_url: str, target_url: str, figures: Figures) -> None:
@@ -163,7 +201,7 @@ def plain_copy(source_url: str, target_url: str, figures: Figures) -> None:
     for day in days:
         target_store.prepare_storage(day)  # partitions exist before the timed load, as for fdtrack
     target_store.dispose()
-    start = time.perf_counter()
+    start, busy = time.perf_counter(), busy_cpu_seconds()
     with psycopg.connect(target_url) as target:
         for table, path in exported.items():
             with path.open("rb") as stream, target.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
@@ -171,6 +209,7 @@ def plain_copy(source_url: str, target_url: str, figures: Figures) -> None:
                     copy.write(chunk)
         target.commit()
     figures.copy_seconds = time.perf_counter() - start
+    figures.copy_machine_cpu_seconds = busy_cpu_seconds() - busy
     figures.copy_rate = round(figures.events_ingested / figures.copy_seconds)
     figures.ingest_to_copy = round(figures.ingest_rate / figures.copy_rate, 3)
     for path in exported.values():
@@ -193,12 +232,18 @@ def cost_breakdown(files: list[tuple[date, Path]], figures: Figures) -> None:
                 work(raw)
                 count += 1
         timings[name] = (time.perf_counter() - start) / count * 1e6
+    events = max(figures.events_ingested, 1)
     figures.cost_microseconds = {
         "read": round(timings["read"], 1),
         "validate": round(timings["read_and_validate"] - timings["read"], 1),
         "derive_and_store": round(1e6 / figures.ingest_rate - timings["read_and_validate"], 1),
         "whole_ingestion": round(1e6 / figures.ingest_rate, 1),
         "plain_copy": round(1e6 / figures.copy_rate, 1),
+        # CPU per event, where wall time above is what a client waits: fdtrack's processes against
+        # everything else busy meanwhile (PostgreSQL, almost all of it), and the same for the COPY.
+        "ingest_cpu_fdtrack": round(figures.ingest_cpu_seconds / events * 1e6, 1),
+        "ingest_cpu_database": round((figures.machine_cpu_seconds - figures.ingest_cpu_seconds) / events * 1e6, 1),
+        "copy_cpu": round(figures.copy_machine_cpu_seconds / events * 1e6, 1),
     }
 
 
@@ -319,14 +364,13 @@ def paced_run(name: str, port: int, token: str, targets: list[str], seconds: int
     return run_wrk(port, paced_script(name, token, targets, pause), seconds, connections)
 
 
-def api_load(url: str, token: str, keys: Keys, figures: Figures, seconds: int) -> None:
+def api_load(serve: list[str], token: str, keys: Keys, figures: Figures, seconds: int) -> None:
     port = free_port()
     targets = {
         "device": [f"/api/v1/distributions?device_id={d}" for d in keys.supplier_devices],
     }
     targets["request"] = [f"/api/v1/distributions?request_id={r}" for r in keys.supplier_single_requests]
-    command = [FDTRACK, "--database-url", url, "serve", "--port", str(port)]
-    with server(command, port, env={"FDTRACK_PURGE_INTERVAL_MINUTES": "0"}):
+    with server([*serve, "--port", str(port)], port, env={"FDTRACK_PURGE_INTERVAL_MINUTES": "0"}):
         for name, paths in targets.items():
             figures.api[name] = paced_run(f"scale-{name}", port, token, paths, seconds)
             print(f"  API {name}: {figures.api[name]}", flush=True)
@@ -339,9 +383,9 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict[str
     return result
 
 
-def large_request(url: str, token: str, request_id: str, figures: Figures) -> None:
+def large_request(serve: list[str], token: str, request_id: str, figures: Figures) -> None:
     port = free_port()
-    command = [FDTRACK, "--database-url", url, "serve", "--port", str(port)]
+    command = [*serve, "--port", str(port)]
     headers = {"Authorization": f"Bearer {token}"}
     base = f"http://127.0.0.1:{port}/api/v1/distributions"
     with server(command, port, env={"FDTRACK_PURGE_INTERVAL_MINUTES": "0"}):
@@ -428,7 +472,8 @@ def report(figures: Figures) -> str:
     lines = [
         f"| records | {figures.records:,} |",
         f"| events stored | {figures.events_ingested:,} |",
-        f"| fdtrack ingest (NDJSON) | {figures.ingest_rate:,} events/s over the whole load "
+        f"| fdtrack ingest (NDJSON), {figures.ingest_processes} process(es) | {figures.ingest_rate:,} events/s"
+        " over the whole load "
         f"(days: slowest {figures.slowest_day_rate:,}, fastest {figures.fastest_day_rate:,}) |",
         f"| plain COPY of the same rows | {figures.copy_rate:,} events/s |",
         f"| ingest / COPY | {figures.ingest_to_copy:.0%} |",
@@ -439,7 +484,8 @@ def report(figures: Figures) -> str:
     ]
     for name, result in figures.api.items():
         lines.append(
-            f"| API look-up by {name} at {result['requests_per_second']:,}/s | p50 {result['p50_ms']} ms, "
+            f"| API look-up by {name} at {result['requests_per_second']:,}/s ({figures.server_workers} server"
+            f" worker(s)) | p50 {result['p50_ms']} ms, "
             f"p99 {result['p99_ms']} ms, errors {result['errors'] + result['non_2xx']} |"
         )
     large = figures.large_request
@@ -457,6 +503,10 @@ def report(figures: Figures) -> str:
     lines.append(
         f"| per event (µs) | reading NDJSON {cost['read']}, validating {cost['validate']}, deriving and "
         f"storing {cost['derive_and_store']}: {cost['whole_ingestion']} in all; plain COPY {cost['plain_copy']} |"
+    )
+    lines.append(
+        f"| CPU per event (µs) | ingestion: fdtrack {cost['ingest_cpu_fdtrack']}, database and the rest"
+        f" {cost['ingest_cpu_database']}; plain COPY {cost['copy_cpu']} |"
     )
     lines.append(
         f"| database on disk | {figures.database_megabytes:,} MiB ("
@@ -479,6 +529,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seconds", type=int, default=30, help="length of each API load run")
     parser.add_argument(
+        "--ingest-processes", type=int, default=1, help="ingest processes sharing each day's file, by device"
+    )
+    parser.add_argument("--server-workers", type=int, default=1, help="`fdtrack serve --workers` for the API runs")
+    parser.add_argument(
         "--measure-only",
         action="store_true",
         help="measure again the database a previous run loaded (all but the purge, which is done)",
@@ -493,9 +547,10 @@ def main() -> None:
         figures = Figures(**{**json.loads(result.read_text()), "lookup": {}, "api": {}})
         url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     else:
-        figures = Figures(records=json.loads((OUT / f"scale-{args.records}" / "complete").read_text())["records"])
+        made = json.loads((OUT / f"scale-{args.records}" / "complete").read_text())["records"]
+        figures = Figures(records=made, ingest_processes=args.ingest_processes)
         url = fresh_database(name)
-        step("ingesting day by day", lambda: load(url, files, figures))
+        step("ingesting day by day", lambda: load(url, files, figures, args.ingest_processes))
         copy_url = fresh_database(f"{name}_copy")
         step("plain COPY of the same rows", lambda: plain_copy(url, copy_url, figures))
         fresh_database(f"{name}_copy")  # its space back
@@ -505,9 +560,11 @@ def main() -> None:
         "look-ups through the service layer", lambda: service_lookups(url, keys.devices, keys.single_requests, figures)
     )
     token = read_token(url, PARTY_USER_ID)
-    step("API look-ups at about 1,000/s", lambda: api_load(url, token, keys, figures, args.seconds))
+    figures.server_workers = args.server_workers
+    serve = [FDTRACK, "--database-url", url, "serve", "--workers", str(args.server_workers)]
+    step("API look-ups at about 1,000/s", lambda: api_load(serve, token, keys, figures, args.seconds))
     owner = read_token(url, keys.largest_request.split(":")[0])
-    step("the largest request's first page and CSV", lambda: large_request(url, owner, keys.largest_request, figures))
+    step("the largest request's first page and CSV", lambda: large_request(serve, owner, keys.largest_request, figures))
     step("sizes on disk", lambda: sizes(url, figures))
     step("where ingestion's time goes", lambda: cost_breakdown(files, figures))
     if args.measure_only:

@@ -10,8 +10,9 @@ events a second on average — 100 million events in 30 days is about 40/s — r
 `--peak-length` seconds every `--peak-every`. Each second it sends what is due in one body, so a slow
 server shows as larger bodies (the "largest POST" column) rather than a slower clock. `--readers`
 threads look up devices and requests already sent, `--lookup-rate` a second in all. Every minute the
-server's RSS, the answers and their latency percentiles are recorded; the table (markdown) and the
-raw figures (JSON) go to `bench/out/soak-<backend>.md` and `.json`.
+server's RSS, the answers and their latency percentiles are recorded, with the mean size of the answers
+by request (records, history entries: a request's page grows as its devices report); the table
+(markdown) and the raw figures (JSON) go to `bench/out/soak-<backend>.md` and `.json`.
 
 Flat memory: the largest RSS of the last `--window` minutes (10) is within `--rss-margin` (5%) of the
 RSS at minute `--baseline-minute` (10), after the caches have filled. Runs too short to have both are
@@ -67,6 +68,8 @@ class Collector:
     post_ms: list[float] = field(default_factory=list)
     device_ms: list[float] = field(default_factory=list)
     request_ms: list[float] = field(default_factory=list)
+    request_records: list[int] = field(default_factory=list)  # records in each answer by request
+    request_events: list[int] = field(default_factory=list)  # history entries in each answer by request
     events_sent: int = 0
     largest_post: int = 0
     accepted: int = 0
@@ -97,6 +100,7 @@ class Minute:
     post: dict[str, float]
     by_device: dict[str, float]
     by_request: dict[str, float]
+    by_request_answer: dict[str, float]  # mean records and history entries per answer: what the latency buys
     error_examples: list[str]
 
 
@@ -229,7 +233,11 @@ def look_up(api: Api, shared: Shared, by_request: bool, key: str) -> None:
     with shared.lock:
         collector = shared.collector
         (collector.request_ms if by_request else collector.device_ms).append(elapsed_ms)
-        if status == 404:
+        if status == 200 and by_request:
+            records = json.loads(answer)["records"]
+            collector.request_records.append(len(records))
+            collector.request_events.append(sum(len(record["history"]) for record in records))
+        elif status == 404:
             collector.not_found += 1  # a device whose only events were rejected has no record
         elif status != 200:
             collector.error(f"GET {status}: {answer[:200]!r}")
@@ -246,6 +254,12 @@ def percentiles(values: list[float]) -> dict[str, float]:
         "p99": round(cuts[98], 1),
         "max": round(max(values), 1),
     }
+
+
+def answer_size(records: list[int], events: list[int]) -> dict[str, float]:
+    if not records:
+        return {"records": 0.0, "events": 0.0}
+    return {"records": round(statistics.fmean(records), 1), "events": round(statistics.fmean(events), 1)}
 
 
 def rss_mib(pid: int) -> float:
@@ -333,14 +347,15 @@ def markdown(minutes: list[Minute], verdict: dict[str, object], options: argpars
         f" (peaks {options.peak_rate}/s for {options.peak_length} s every {options.peak_every} s),"
         f" {options.readers} readers at {options.lookup_rate} look-ups/s\n\n"
         "| min | RSS MiB | events sent | accepted | dup | rejected | largest POST | look-ups | not found | errors"
-        " | POST p50/p99 ms | by device p50/p99 ms | by request p50/p99 ms |\n"
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        " | POST p50/p99 ms | by device p50/p99 ms | by request p50/p99 ms | by request answer records / events |\n"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     )
     rows = "".join(
         f"| {m.minute} | {m.rss_mib} | {m.events_sent:,} | {m.accepted:,} | {m.duplicates:,} | {m.rejected:,}"
         f" | {m.largest_post:,} | {m.lookups:,} | {m.not_found:,} | {m.errors:,}"
         f" | {m.post['p50']} / {m.post['p99']} | {m.by_device['p50']} / {m.by_device['p99']}"
-        f" | {m.by_request['p50']} / {m.by_request['p99']} |\n"
+        f" | {m.by_request['p50']} / {m.by_request['p99']}"
+        f" | {m.by_request_answer['records']} / {m.by_request_answer['events']} |\n"
         for m in minutes
     )
     if verdict["judged"]:
@@ -431,6 +446,7 @@ def sample(minute: int, pid: int, shared: Shared) -> Minute:
         post=percentiles(collected.post_ms),
         by_device=percentiles(collected.device_ms),
         by_request=percentiles(collected.request_ms),
+        by_request_answer=answer_size(collected.request_records, collected.request_events),
         error_examples=collected.error_examples,
     )
 
