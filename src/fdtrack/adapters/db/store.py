@@ -56,8 +56,8 @@ from fdtrack.services.ports import (
 
 _CHUNK = 2_000  # keys per IN (...) list: well inside SQLite's bound-parameter limit
 _TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}  # deadlock, serialisation failure, lock not available
-_NO_PARTITION = "23514"
-_UNDEFINED_TABLE = "42P01"  # check_violation: raised for a row whose day has no partition (any more)
+_NO_PARTITION = "23514"  # check_violation: raised for a row whose day has no partition (any more)
+_UNDEFINED_TABLE = "42P01"  # a partition another process's purge dropped
 _R = distribution_records
 log = logging.getLogger("fdtrack.store")
 _E = status_events
