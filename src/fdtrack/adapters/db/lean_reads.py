@@ -16,12 +16,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from fdtrack.adapters.db.store import _RECORD_COLUMNS, _Codec, _record_from_values
+from fdtrack.adapters.db.store import (
+    _DEVICE_DAYS,
+    _RECORD_COLUMNS,
+    _Codec,
+    _days_of,
+    _record_and_day,
+    _record_from_values,
+)
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.services.ports import HistoryEntry, StoredRecord
 
 _CHUNK = 500  # record ids per IN (...) list
-_DEVICE_BUCKETS = "SELECT bucket_day FROM device_buckets WHERE device_id = %s ORDER BY bucket_day"
 
 
 class LeanLookupStore:
@@ -101,12 +107,14 @@ class LeanReadTransaction:
         sql = self._statements.by_device(None if originators is None else len(originators))
         if self._codec.sqlite:
             return [_record_from_values(self._codec, row) for row in self._rows(sql, (device_id, *visible))]
-        days = [day for (day,) in self._rows(_DEVICE_BUCKETS, (device_id,))]
+        days = [day for (day,) in self._rows(_DEVICE_DAYS, (device_id,))]
         if not days:
             return []
-        rows = self._rows(sql, (device_id, days, *visible))
-        records = [_record_from_values(self._codec, row[:-1]) for row in rows]
-        self._buckets.update((record.record_id, row[-1]) for record, row in zip(records, rows, strict=True))
+        records = []
+        for row in self._rows(sql, (device_id, days, *visible)):
+            record, day = _record_and_day(self._codec, row)
+            self._buckets[record.record_id] = day
+            records.append(record)
         return records
 
     def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]:
@@ -115,12 +123,10 @@ class LeanReadTransaction:
         moment = self._codec.read_moment
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            parameters: list[object] = list(chunk)
-            in_buckets = not self._codec.sqlite and all(record_id in self._buckets for record_id in chunk)
-            if in_buckets:
-                parameters.append(sorted({self._buckets[record_id] for record_id in chunk}))
+            days = None if self._codec.sqlite else _days_of(self._buckets, chunk)
+            parameters = list(chunk) if days is None else [*chunk, days]
             for record_id, status, reason, occurred_at, received_at in self._rows(
-                self._statements.history_entries(len(chunk), in_buckets), parameters
+                self._statements.history_entries(len(chunk), days is not None), parameters
             ):
                 entries[record_id].append(
                     HistoryEntry(ProcessingStatus(status), reason, moment(occurred_at), moment(received_at))

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -433,6 +433,22 @@ def _record_from_values(codec: _Codec, row: Sequence[Any]) -> StoredRecord:
     )
 
 
+# PostgreSQL look-ups by device read the device's days first, then name them (see device_buckets).
+_DEVICE_DAYS = "SELECT bucket_day FROM device_buckets WHERE device_id = %s ORDER BY bucket_day"
+
+
+def _record_and_day(codec: _Codec, row: Sequence[Any]) -> tuple[StoredRecord, date]:
+    """A record read with its partition day as the last column (PostgreSQL)."""
+    return _record_from_values(codec, row[:-1]), row[-1]
+
+
+def _days_of(days: Mapping[int, date], record_ids: Collection[int]) -> list[date] | None:
+    """The partition days of these records, to name in a statement; None if any is not known."""
+    if not all(record_id in days for record_id in record_ids):
+        return None
+    return sorted({days[record_id] for record_id in record_ids})
+
+
 def append_audit_entry(connection: Connection, entry: AuditEntry, at: datetime) -> None:
     """One audit format for the whole product, whichever transaction writes the entry."""
     connection.execute(
@@ -513,9 +529,9 @@ class SqlWriteTransaction:
             stored.update((event_id, bytes(digest)) for event_id, digest in rows)
         return stored
 
-    def _device_buckets(self, device_ids: Collection[str]) -> dict[str, set[object]]:
+    def _device_buckets(self, device_ids: Collection[str]) -> dict[str, set[date]]:
         """The partitions holding each device's records (PostgreSQL)."""
-        found: dict[str, set[object]] = {}
+        found: dict[str, set[date]] = {}
         sql = "SELECT device_id, bucket_day FROM device_buckets WHERE device_id"
         for device_id, bucket in self._select_in(sql, sorted(device_ids)):
             found.setdefault(device_id, set()).add(bucket)
@@ -563,7 +579,7 @@ class SqlWriteTransaction:
         if not device_ids:
             return []
         places = self._device_buckets(device_ids)
-        days = sorted({day for days in places.values() for day in days})  # type: ignore[type-var]
+        days = sorted({day for days in places.values() for day in days})
         if not days:
             return []
         rows = self.connection.exec_driver_sql(
@@ -755,8 +771,8 @@ class SqlReadTransaction:
         else:
             records = []
             for row in rows:
-                record = _record_from_values(codec, row[:-1])
-                self._record_buckets[record.record_id] = row[-1]
+                record, day = _record_and_day(codec, row)
+                self._record_buckets[record.record_id] = day
                 records.append(record)
         self._keys.update({record.record_id: (record.request_id, record.device_id) for record in records})
         return records
@@ -772,12 +788,8 @@ class SqlReadTransaction:
 
     def _in_buckets(self, record_ids: Sequence[int]) -> tuple[str, tuple[object, ...]]:
         """A condition naming the partitions of these records, when all of them are known."""
-        if self._codec.sqlite:
-            return "", ()
-        buckets = self._record_buckets
-        if not all(record_id in buckets for record_id in record_ids):
-            return "", ()
-        return " AND bucket_day = ANY(%s)", (sorted({buckets[record_id] for record_id in record_ids}),)
+        days = None if self._codec.sqlite else _days_of(self._record_buckets, record_ids)
+        return ("", ()) if days is None else (" AND bucket_day = ANY(%s)", (days,))
 
     def records_by_request(
         self,
@@ -814,13 +826,11 @@ class SqlReadTransaction:
         sql = f"SELECT {self._record_select} FROM distribution_records WHERE device_id = {mark}"
         parameters: list[object] = [device_id]
         if not self._codec.sqlite:
-            days = self.connection.exec_driver_sql(
-                "SELECT bucket_day FROM device_buckets WHERE device_id = %s ORDER BY bucket_day", (device_id,)
-            ).scalars()
-            parameters.append(list(days))
-            if not parameters[-1]:
+            days = list(self.connection.exec_driver_sql(_DEVICE_DAYS, (device_id,)).scalars())
+            if not days:
                 return []
             sql += " AND bucket_day = ANY(%s)"
+            parameters.append(days)
         if originators is not None:
             sql += f" AND originator_user_id IN ({self._codec.marks(len(originators))})"
             parameters.extend(sorted(originators))
