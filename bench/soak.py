@@ -230,13 +230,16 @@ def look_up(api: Api, shared: Shared, by_request: bool, key: str) -> None:
             shared.collector.error(f"GET: {error!r}")
         return
     elapsed_ms = (time.perf_counter() - began) * 1000
+    size = None
+    if status == 200 and by_request:  # parsed outside the lock, which every client thread takes
+        records = json.loads(answer)["records"]
+        size = (len(records), sum(len(record["history"]) for record in records))
     with shared.lock:
         collector = shared.collector
         (collector.request_ms if by_request else collector.device_ms).append(elapsed_ms)
-        if status == 200 and by_request:
-            records = json.loads(answer)["records"]
-            collector.request_records.append(len(records))
-            collector.request_events.append(sum(len(record["history"]) for record in records))
+        if size is not None:
+            collector.request_records.append(size[0])
+            collector.request_events.append(size[1])
         elif status == 404:
             collector.not_found += 1  # a device whose only events were rejected has no record
         elif status != 200:
