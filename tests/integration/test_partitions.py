@@ -257,10 +257,14 @@ def test_statistics_follow_a_partition_filling_from_empty(pg_store: SqlStore) ->
     """Analysed after its first 1,000 events, then each time they double: the planner never works
     from an empty partition's guesses (this database runs without autovacuum)."""
     received(pg_store, FIRST_DAY, 1, range(900))
+    pg_store.wait_for_statistics()
     assert analysed_rows(pg_store, "20261001") == {"distribution_records": -1, "status_events": -1}
     received(pg_store, FIRST_DAY, 1, range(900, 1100))
+    pg_store.wait_for_statistics()  # the analysis runs in the background, after the batch
     assert analysed_rows(pg_store, "20261001") == {"distribution_records": 1100, "status_events": 1100}
     received(pg_store, FIRST_DAY, 2, range(1000))  # 2,100 events: not yet twice 1,100
+    pg_store.wait_for_statistics()
     assert analysed_rows(pg_store, "20261001")["status_events"] == 1100
     received(pg_store, FIRST_DAY, 2, range(1000, 1100))
+    pg_store.wait_for_statistics()
     assert analysed_rows(pg_store, "20261001") == {"distribution_records": 2200, "status_events": 2200}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import date
 
 # A partition's statistics are first taken once this many events were written to it, then each time
@@ -11,6 +14,7 @@ from datetime import date
 # request (seen: 20 ms at 100,000 events, growing with the day); autovacuum, where it runs, analyses
 # only after 10% growth and a minute's nap, which a partition filling from empty outruns.
 FIRST_ANALYSIS_EVENTS = 1_000
+log = logging.getLogger("fdtrack.store")
 
 
 class WrittenPartitions:
@@ -53,3 +57,46 @@ class WrittenPartitions:
             self._written.pop(day, None)
             self._next_analysis.pop(day, None)
             self._since_refresh.discard(day)
+
+
+class BackgroundAnalysis:
+    """Runs the due analyses one at a time on a thread of its own, so that no writer waits for one.
+
+    ANALYZE of a day's partitions reads a sample of them: tenths of a second, which a batch that
+    crossed a doubling mark would otherwise add to its caller's answer. The thread starts with the
+    first analysis, so a process that never writes never has one."""
+
+    def __init__(self, analyse: Callable[[list[date]], None]) -> None:
+        self._analyse = analyse
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+
+    def submit(self, days: list[date]) -> None:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fdtrack-statistics")
+            self._pending = [future for future in self._pending if not future.done()]
+            future = self._executor.submit(self._analyse, days)
+            future.add_done_callback(_log_failure)
+            self._pending.append(future)
+
+    def wait(self) -> None:
+        """Return once every analysis submitted so far has run."""
+        with self._lock:
+            pending = list(self._pending)
+        wait(pending)
+
+    def close(self) -> None:
+        """Finish the analyses already submitted, then stop the thread."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+
+def _log_failure(future: Future[None]) -> None:
+    # Nobody waits for the result of an analysis: an unexpected failure must at least be seen in the log.
+    error = None if future.cancelled() else future.exception()
+    if error is not None:
+        log.error("statistics not refreshed", exc_info=error)

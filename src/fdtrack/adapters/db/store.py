@@ -35,7 +35,7 @@ from fdtrack.adapters.db.schema import (
     request_buckets,
     status_events,
 )
-from fdtrack.adapters.db.statistics import WrittenPartitions
+from fdtrack.adapters.db.statistics import BackgroundAnalysis, WrittenPartitions
 from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
@@ -75,6 +75,7 @@ class SqlStore:
         self._partitioned = engine.dialect.name == "postgresql"
         self._partition_days: set[date] = set()  # known to exist; refreshed from the database on a miss
         self._written = WrittenPartitions()
+        self._statistics = BackgroundAnalysis(self._analyse_or_warn)
 
     @classmethod
     def open(cls, url: str, read_url: str | None = None) -> SqlStore:
@@ -112,16 +113,21 @@ class SqlStore:
 
     def _analyse_due_partitions(self) -> None:
         """ANALYZE the partitions whose events have doubled since their last statistics, after the
-        batch committed (a statement of its own: statistics are not part of the batch)."""
+        batch committed and in the background (statistics are not part of the batch)."""
         days = [day for day in self._written.due() if day in self._partition_days]
-        if not days:
-            return
+        if days:
+            self._statistics.submit(days)
+
+    def _analyse_or_warn(self, days: list[date]) -> None:
         try:
             self._analyse(days)
         except DBAPIError as error:
-            # The batch is stored; failing its caller now would only make it send the batch again.
-            # The statistics are taken at the next doubling instead.
+            # The batch is stored whatever happens here; the statistics are taken at the next doubling.
             log.warning("statistics of %s not refreshed: %s", ", ".join(map(str, days)), error.orig)
+
+    def wait_for_statistics(self) -> None:
+        """Return once the analyses that writes so far made due have run."""
+        self._statistics.wait()
 
     def _analyse(self, days: Sequence[date], *tables: str) -> None:
         names = [partition_name(table, day) for day in days for table in PARTITIONED_TABLES]
@@ -218,6 +224,7 @@ class SqlStore:
             connection.commit()
 
     def dispose(self) -> None:
+        self._statistics.close()
         self.engine.dispose()
         self.read_engine.dispose()
 
