@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from e2e.seed import ALPHA_USER_ID, BETA_USER_ID
 from fdtrack.adapters.db.lean_reads import LeanLookupStore
 from fdtrack.adapters.db.store import SqlStore
+from fdtrack.adapters.db.tokens import SqlTokenStore
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services import lookup
 from integration.conftest import Tokens
@@ -31,3 +33,34 @@ def test_every_device_reads_the_same_lean_and_general_for_every_viewer(api_store
     assert lookup.records_by_device(lean, viewer, devices[0], policy) == lookup.records_by_device(
         api_store, viewer, devices[0], policy
     )
+
+
+def test_a_connection_used_for_look_ups_goes_back_to_the_pool_ready_for_transactions(
+    api_store: SqlStore, tokens: Tokens
+) -> None:
+    """Look-ups read without a transaction of their own on PostgreSQL; the writer that gets their
+    connection next must still be atomic."""
+    engine = sa.create_engine(api_store.engine.url, pool_size=1, max_overflow=0)  # one connection, reused
+    try:
+        store = SqlStore(engine)
+        device = _any_device(store)
+        with LeanLookupStore(engine).read() as lean:
+            assert lean.records_by_device(device, None)
+        with store.read() as general:
+            assert general.records_by_device(device, None)
+        assert SqlTokenStore(engine).is_active(-1) is False
+        with pytest.raises(RuntimeError), store.write() as tx:
+            tx.connection.exec_driver_sql("DELETE FROM status_events")
+            raise RuntimeError("the batch fails after its first statement")
+        with store.read() as general:
+            histories = general.history_entries(
+                [record.record_id for record in general.records_by_device(device, None)]
+            )
+        assert histories and all(histories.values())  # the failed batch's DELETE was rolled back
+    finally:
+        engine.dispose()
+
+
+def _any_device(store: SqlStore) -> str:
+    with store.engine.connect() as connection:
+        return str(connection.execute(sa.text("SELECT device_id FROM distribution_records LIMIT 1")).scalar_one())

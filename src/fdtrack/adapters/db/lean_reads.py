@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from fdtrack.adapters.db.engine import statement_reads
 from fdtrack.adapters.db.store import (
     _DEVICE_DAYS,
     _RECORD_COLUMNS,
@@ -39,17 +40,19 @@ class LeanLookupStore:
 
     @contextmanager
     def read(self) -> Iterator[LeanReadTransaction]:
-        connection = self.engine.raw_connection()
-        try:
+        with statement_reads(self.engine) as connection:
             cursor = connection.cursor()
-            # One snapshot for the records and their histories. SQLite runs with autocommit at the
-            # driver (engine.py) so it needs an explicit BEGIN; psycopg opens a transaction by itself.
-            if self._statements.codec.sqlite:
-                cursor.execute("BEGIN")
-            yield LeanReadTransaction(cursor, self._statements)
-        finally:
-            connection.rollback()  # read only: ending the transaction is all that is left to do
-            connection.close()  # back to the pool
+            if not self._statements.codec.sqlite:
+                # PostgreSQL, READ COMMITTED: each statement sees what was committed when it began, with
+                # or without a transaction around them, so none is opened (see statement_reads).
+                yield LeanReadTransaction(cursor, self._statements)
+                return
+            # SQLite: one snapshot for the records and their histories.
+            cursor.execute("BEGIN")
+            try:
+                yield LeanReadTransaction(cursor, self._statements)
+            finally:
+                connection.rollback()  # read only: ending the transaction is all that is left to do
 
 
 class _Statements:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from fdtrack.adapters.db.engine import WRITE, make_engine
+from fdtrack.adapters.db.engine import WRITE, autocommit, make_engine
 from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
 from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.partitions import (
@@ -203,8 +203,15 @@ class SqlStore:
 
     @contextmanager
     def read(self) -> Iterator[SqlReadTransaction]:
-        with self.read_engine.connect() as connection, connection.begin():
-            yield SqlReadTransaction(connection)
+        with self.read_engine.connect() as connection:
+            if self._partitioned:
+                # READ COMMITTED gives each statement its own snapshot, in a transaction or not: one
+                # would only add a BEGIN and a ROLLBACK to every look-up (see engine.autocommit).
+                with autocommit(connection.connection):
+                    yield SqlReadTransaction(connection)
+                return
+            with connection.begin():  # SQLite: one snapshot for the whole look-up
+                yield SqlReadTransaction(connection)
 
     def refresh_statistics(self) -> None:
         """Let the query planner see the tables as they are now (after a bulk load).

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from fdtrack.adapters.db.accounts import SqlAccountReadTransaction, SqlAccountWriteTransaction
-from fdtrack.adapters.db.engine import WRITE
+from fdtrack.adapters.db.engine import WRITE, statement_reads
 from fdtrack.adapters.db.schema import accounts, api_tokens
 from fdtrack.domain.accounts import Account
 from fdtrack.domain.tokens import ApiToken, TokenScope
@@ -31,13 +31,10 @@ class SqlTokenStore:
     def is_active(self, token_id: int) -> bool:
         """Asked on every API request: one statement on a raw pooled connection, which costs a fifth of
         a SQLAlchemy `Connection` with its transaction events (a lone SELECT needs no transaction)."""
-        connection = self.engine.raw_connection()
-        try:
+        with statement_reads(self.engine) as connection:
             cursor = connection.cursor()
             cursor.execute(self._active_sql, (token_id,))
             return cursor.fetchone() is not None
-        finally:
-            connection.close()  # the pool ends any transaction the driver began
 
     @contextmanager
     def write(self) -> Iterator[SqlTokenWriteTransaction]:
