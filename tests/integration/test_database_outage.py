@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from conftest import empty_postgresql
 from e2e.seed import SHARED_DEVICE, cheap_settings
+from fdtrack.adapters.db.engine import make_engine
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.web.app import create_app
 from integration.conftest import Tokens, seed_api
@@ -56,3 +59,19 @@ def test_requests_during_an_outage_get_503_and_the_service_recovers_by_itself(
     assert after.status_code == 200
     assert after.json()["records"]
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_connection_the_server_closed_is_replaced_before_it_is_handed_out(postgresql_schema_url: str) -> None:
+    """A server restart or failover ends every pooled connection; the next request must not fail for it."""
+    engine = make_engine(postgresql_schema_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with psycopg.connect(postgresql_schema_url.replace("+psycopg", ""), autocommit=True) as admin:
+            # Waits (up to 5 s) until that backend has gone, so its goodbye is on the pooled socket.
+            assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
+        assert engine.pool.checkedin() == 1  # the closed one was replaced, not added to
+    finally:
+        engine.dispose()
