@@ -72,6 +72,7 @@ def test_a_connection_the_server_closed_is_replaced_before_it_is_handed_out(post
             assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid
+        assert isinstance(engine.pool, sa.QueuePool)
         assert engine.pool.checkedin() == 1  # the closed one was replaced, not added to
     finally:
         engine.dispose()

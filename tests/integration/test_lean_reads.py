@@ -49,14 +49,14 @@ def test_a_connection_used_for_look_ups_goes_back_to_the_pool_ready_for_transact
         with store.read() as general:
             assert general.records_by_device(device, None)
         assert SqlTokenStore(engine).is_active(-1) is False
-        with pytest.raises(RuntimeError), store.write() as tx:
-            tx.connection.exec_driver_sql("DELETE FROM status_events")
-            raise RuntimeError("the batch fails after its first statement")
+        with pytest.raises(RuntimeError):
+            _delete_all_events_then_fail(store)
         with store.read() as general:
             histories = general.history_entries(
                 [record.record_id for record in general.records_by_device(device, None)]
             )
-        assert histories and all(histories.values())  # the failed batch's DELETE was rolled back
+        assert histories
+        assert all(histories.values())  # the failed batch's DELETE was rolled back
     finally:
         engine.dispose()
 
@@ -64,3 +64,9 @@ def test_a_connection_used_for_look_ups_goes_back_to_the_pool_ready_for_transact
 def _any_device(store: SqlStore) -> str:
     with store.engine.connect() as connection:
         return str(connection.execute(sa.text("SELECT device_id FROM distribution_records LIMIT 1")).scalar_one())
+
+
+def _delete_all_events_then_fail(store: SqlStore) -> None:
+    with store.write() as tx:
+        tx.connection.exec_driver_sql("DELETE FROM status_events")
+        raise RuntimeError("the batch fails after its first statement")
