@@ -180,9 +180,10 @@ def load(url: str, files: list[tuple[date, Path]], figures: Figures, processes: 
             events = summary.accepted + summary.duplicates + summary.rejected
             figures.events_ingested += summary.accepted
             figures.ingest_seconds += seconds
-            figures.day_rates.append(round(events / seconds))
+            rate = round(events / seconds)
+            figures.day_rates.append(rate)
             if events >= RATED_DAY_EVENTS:
-                rated.append(round(events / seconds))
+                rated.append(rate)
             print(f"  {day}: {events:,} events in {seconds:.1f} s ({events / seconds:,.0f}/s)", flush=True)
     figures.ingest_rate = round(figures.events_ingested / figures.ingest_seconds)
     figures.slowest_day_rate = min(rated or figures.day_rates)
