@@ -168,6 +168,18 @@ def test_a_time_without_a_zone_is_read_as_utc() -> None:
     assert event["occurred_at"] == "2026-11-02T10:00:00Z"
 
 
+@pytest.mark.parametrize("zone", ["-24:00", "+14:01", "+05:60"])
+def test_a_time_zone_offset_outside_xs_datetime_is_refused_by_name(zone: str) -> None:
+    reason = refusal(device_alert(E0, f"2026-11-02T10:00:00{zone}"))
+    assert reason.endswith("has a time zone offset outside -14:00 to +14:00")
+    assert "DateTime" in reason
+
+
+def test_the_widest_time_zone_offsets_are_read() -> None:
+    [event] = DuisDecoder().decode(device_alert(E0, "2026-11-02T10:00:00-14:00").encode()).events
+    assert event["occurred_at"] == "2026-11-03T00:00:00Z"
+
+
 def test_a_wrong_namespace_is_refused_by_name() -> None:
     reason = refusal((FIXTURES / "hostile" / "wrong-namespace.xml").read_bytes())
     assert reason.startswith("root element {http://example.com/not-duis}Response is not a DUIS message")

@@ -18,6 +18,7 @@ NAMESPACE = "http://www.dccinterface.co.uk/ServiceUserGateway"
 MAX_DEVICES = 50_000  # DUIS: an Update Firmware request names at most 50,000 devices
 _NS = f"{{{NAMESPACE}}}"
 _DEVICE_LIST = re.compile(r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}(?:,[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7})*")
+_LARGEST_ZONE_OFFSET = timedelta(hours=14)  # xs:dateTime's bound on a time zone offset
 _DATE_TIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})T(?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
     r"(?P<zone>Z|[+-]\d{2}:\d{2})?"
@@ -258,8 +259,10 @@ def _date_time(text: str, path: str) -> datetime:
     zone = match["zone"]
     tz = UTC
     if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        if offset > _LARGEST_ZONE_OFFSET or int(zone[4:6]) > 59:
+            raise UnusableMessage(f"{path}: {text[:40]!r} has a time zone offset outside -14:00 to +14:00")
+        tz = timezone(offset if zone[0] == "+" else -offset)
     fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
     try:
         moment = datetime.fromisoformat(f"{match['date']}T{match['time']}.{fraction}").replace(tzinfo=tz)
