@@ -20,12 +20,17 @@ $(STAMP): pyproject.toml requirements.lock
 .PHONY: install
 install: $(STAMP) ## Create .venv and install fdtrack with its development tools (pinned by requirements.lock)
 
+# axe-core for the accessibility checks of the browser tests; where npm is missing those tests say so and skip.
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --silent
+
 .PHONY: demo
 demo: install ## Build a demo database from the simulator and show it (SQLite, ./demo.db)
 	$(BIN)/fdtrack --database-url sqlite:///demo.db demo
 
 .PHONY: test
-test: install ## Run the whole test suite (SQLite and PostgreSQL; browser tests need Chromium)
+test: install $(if $(shell command -v npm 2>/dev/null),$(NODE_STAMP)) ## Run the whole test suite (SQLite and PostgreSQL; browser tests need Chromium)
 	$(BIN)/pytest
 
 .PHONY: lint
