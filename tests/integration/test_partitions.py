@@ -133,6 +133,29 @@ def test_purge_drops_wholly_expired_partitions_and_deletes_expired_rows_beside_l
         assert connection.execute(sa.text("SELECT count(*) FROM request_buckets")).scalar_one() == 0
 
 
+def stored_events(store: SqlStore) -> dict[str, int]:
+    """How many events are stored for each device."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT device_id, count(*) FROM status_events GROUP BY device_id"))
+        return {str(device_id): int(count) for device_id, count in rows}
+
+
+def test_one_purge_batch_deletes_expired_records_and_their_events_in_every_partition_it_touches(
+    pg_store: SqlStore,
+) -> None:
+    received(pg_store, FIRST_DAY, 1, range(4))
+    received(pg_store, FIRST_DAY + timedelta(days=1), 2, range(4, 8))
+    # One record in each partition is heard of again, so neither partition can go whole.
+    received(pg_store, FIRST_DAY + timedelta(days=20), 1, range(1), "Approved for Distribution")
+    received(pg_store, FIRST_DAY + timedelta(days=20), 2, range(4, 5), "Approved for Distribution")
+    assert purge(pg_store, RETENTION, FIRST_DAY + timedelta(days=33), "test") == 6
+    assert last_purge(pg_store)["deleted_with_partitions"] == 0
+    assert (devices_of(pg_store, 1), devices_of(pg_store, 2)) == ([device(0)], [device(4)])
+    assert stored_events(pg_store) == {device(0): 2, device(4): 2}
+    [live] = records_by_device(pg_store, EVERYONE, device(4), RETENTION)
+    assert [entry.status.value for entry in live.history] == ["Accepted by DSP", "Approved for Distribution"]
+
+
 def test_a_request_heard_of_after_its_partition_went_starts_afresh_today(pg_store: SqlStore) -> None:
     received(pg_store, FIRST_DAY, 1, range(2))
     purge(pg_store, RETENTION, FIRST_DAY + timedelta(days=32), "test")
@@ -228,6 +251,21 @@ def test_both_databases_keep_exactly_the_records_heard_of_within_the_window(stor
         [],
         [device(0), device(1)],
     )
+
+
+def test_row_by_row_deletion_takes_earlier_days_then_the_cutoffs_own_day_up_to_each_batchs_limit(
+    store: SqlStore,
+) -> None:
+    received(store, FIRST_DAY, 1, range(3))
+    cutoff = FIRST_DAY + timedelta(days=3)  # 4 October, 09:00
+    received(store, cutoff - timedelta(hours=1), 2, range(3))  # the cutoff's day, before it: expired
+    received(store, cutoff + timedelta(hours=1), 3, range(2))  # the same day, after it: live
+    batches = []
+    for _ in range(4):
+        with store.write() as tx:
+            batches.append(tx.delete_expired(cutoff, 2))
+    assert batches == [2, 2, 2, 0]
+    assert (devices_of(store, 1), devices_of(store, 2), devices_of(store, 3)) == ([], [], [device(0), device(1)])
 
 
 def test_while_another_process_drops_partitions_a_purge_deletes_row_by_row(pg_store: SqlStore) -> None:
