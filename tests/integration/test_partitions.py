@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from conftest import empty_postgresql
 from fdtrack.adapters.db.lean_reads import LeanLookupStore
 from fdtrack.adapters.db.partitions import DAYS_AHEAD, DROP_LOCK, partition_days
-from fdtrack.adapters.db.store import SqlStore
+from fdtrack.adapters.db.store import SqlStore, SqlWriteTransaction
 from fdtrack.domain.errors import RecordsNotFound
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import IngestOptions, ingest
@@ -266,6 +267,30 @@ def test_row_by_row_deletion_takes_earlier_days_then_the_cutoffs_own_day_up_to_e
             batches.append(tx.delete_expired(cutoff, 2))
     assert batches == [2, 2, 2, 0]
     assert (devices_of(store, 1), devices_of(store, 2), devices_of(store, 3)) == ([], [], [device(0), device(1)])
+
+
+def test_a_record_heard_of_after_a_purge_batch_read_it_stays_with_its_events(
+    pg_store: SqlStore, postgresql_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    received(pg_store, FIRST_DAY, 1, range(3))
+    cutoff = FIRST_DAY + timedelta(days=3)
+    late = cutoff + timedelta(hours=1)
+    ingesting = SqlStore.open(postgresql_schema_url)
+    read_expired = SqlWriteTransaction._expired_records
+
+    def then_an_event_arrives(tx: SqlWriteTransaction, cutoff: datetime, limit: int) -> Any:
+        found = read_expired(tx, cutoff, limit)
+        received(ingesting, late, 1, range(1), "Approved for Distribution")  # commits meanwhile
+        return found
+
+    monkeypatch.setattr(SqlWriteTransaction, "_expired_records", then_an_event_arrives)
+    try:
+        with pg_store.write() as tx:
+            assert tx.delete_expired(cutoff, 10) == 2
+    finally:
+        ingesting.dispose()
+    assert devices_of(pg_store, 1) == [device(0)]
+    assert stored_events(pg_store) == {device(0): 2}
 
 
 def test_while_another_process_drops_partitions_a_purge_deletes_row_by_row(pg_store: SqlStore) -> None:

@@ -726,7 +726,10 @@ class SqlWriteTransaction:
             )
 
     def delete_expired(self, cutoff: datetime, limit: int) -> int:
-        """Delete up to `limit` expired records with their events; small batches keep locks short."""
+        """Delete up to `limit` expired records with their events; small batches keep locks short.
+
+        Fewer than `limit` ends the purge: none are left, or (PostgreSQL) one came back to life
+        meanwhile and the rest wait for the next purge."""
         rows = self._expired_records(cutoff, limit)
         if not rows:
             return 0
@@ -750,12 +753,23 @@ class SqlWriteTransaction:
         by_day: dict[date, list[int]] = {}
         for row in rows:
             by_day.setdefault(row.bucket_day, []).append(row.id)
+        deleted = 0
         for day, day_ids in sorted(by_day.items()):
-            for table, key in (("status_events", "record_id"), ("distribution_records", "id")):
-                self.connection.exec_driver_sql(
-                    f"DELETE FROM {table} WHERE {key} = ANY(%b::bigint[]) AND bucket_day = %s", (day_ids, day)
+            # Expired still: a batch of events committed since the records were read may have
+            # brought one back to life, and it stays with its events.
+            gone = [
+                record_id
+                for (record_id,) in self.connection.exec_driver_sql(
+                    "DELETE FROM distribution_records WHERE id = ANY(%b::bigint[]) AND bucket_day = %s "
+                    "AND last_received_at < %s RETURNING id",
+                    (day_ids, day, cutoff),
                 )
-        return len(ids)
+            ]
+            self.connection.exec_driver_sql(
+                "DELETE FROM status_events WHERE record_id = ANY(%b::bigint[]) AND bucket_day = %s", (gone, day)
+            )
+            deleted += len(gone)
+        return deleted
 
     def _expired_records(self, cutoff: datetime, limit: int) -> list[Row[Any, Any, Any]]:
         """Up to `limit` expired records: first those of the days before the cutoff's, which the
