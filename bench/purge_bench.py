@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/purge_bench.py [--records 3000000] [--runs 2]
 
-1. Loads the simulated days of `bench/scale.py --records N` (the same files, made if missing) into
-   `fdtrack_purge_N_loaded` through fdtrack's ingestion with 2 processes, once; later runs reuse it.
+1. Loads the simulated days of `bench/scale.py --records N` (the same files, made if missing)
+   through fdtrack's ingestion with 2 processes, once, as `fdtrack_purge_N_loaded`; later runs
+   reuse it.
 2. For each run: copies that database (`CREATE DATABASE … TEMPLATE`), purges the days before the
    middle one as the hourly purge would have (unmeasured), then times the purge of the middle day,
    as `bench/scale.py` does but without look-ups beside it, so that the purge alone is timed.
@@ -33,13 +34,13 @@ def loaded_database(records: int) -> str:
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     if found is None:
+        # Loaded under another name and renamed once whole, so a load cut short is never taken
+        # for a loaded database by the next run (which makes the other name afresh).
+        loading = f"{name}_loading"
         end = datetime.combine(datetime.now(UTC).date(), clock_time(0), tzinfo=UTC)
-        url = fresh_database(name)
-        try:
-            load(url, day_files(records, 30, end), Figures(records=records, ingest_processes=2), 2)
-        except BaseException:
-            fresh_database(name)  # not left half loaded for the next run to take as whole
-            raise
+        load(fresh_database(loading), day_files(records, 30, end), Figures(records=records, ingest_processes=2), 2)
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{loading}" RENAME TO "{name}"')
     return name
 
 
