@@ -733,8 +733,8 @@ class SqlWriteTransaction:
         rows = self._expired_records(cutoff, limit)
         if not rows:
             return 0
-        ids = [row.id for row in rows]
         if self._codec.sqlite:
+            ids = [row.id for row in rows]
             self.connection.execute(delete(_E).where(_E.c.record_id.in_(ids)))
             self.connection.execute(delete(_R).where(_R.c.id.in_(ids)))
             # Writers take turns on SQLite, so a request left without records can lose its bucket

@@ -259,8 +259,9 @@ def _date_time(text: str, path: str) -> datetime:
     zone = match["zone"]
     tz = UTC
     if zone and zone != "Z":
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        if offset > _LARGEST_ZONE_OFFSET or int(zone[4:6]) > 59:
+        minutes = int(zone[4:6])
+        offset = timedelta(hours=int(zone[1:3]), minutes=minutes)
+        if offset > _LARGEST_ZONE_OFFSET or minutes > 59:
             raise UnusableMessage(f"{path}: {text[:40]!r} has a time zone offset outside -14:00 to +14:00")
         tz = timezone(offset if zone[0] == "+" else -offset)
     fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
