@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fdtrack.adapters.db.accounts import SqlAccountStore
 from fdtrack.adapters.db.audit import SqlAuditLog
+from fdtrack.adapters.db.engine import POOL_SIZE
 from fdtrack.adapters.db.lean_reads import LeanLookupStore
 from fdtrack.adapters.db.operations import SqlOperationsProbe
 from fdtrack.adapters.db.store import SqlStore
@@ -78,6 +80,11 @@ def create_app(
         # Everything built so far lives as long as the server: the garbage collector need not scan it
         # again, which otherwise stalls every request in flight for tens of milliseconds now and then.
         steady_latency()
+        # Blocking handlers run in worker threads, each holding a pooled connection while it works. With
+        # more threads than the pool keeps connections, every surplus call opens a connection and closes
+        # it after: on PostgreSQL a new server process each time (one look-up in ten under load, which
+        # then waited hundreds of milliseconds). Calls beyond the pool wait for a thread instead.
+        to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
         task = asyncio.create_task(_purge_regularly(web)) if settings.purge_interval_minutes else None
         yield
         if task is not None:

@@ -16,6 +16,9 @@ from sqlalchemy.pool import PoolProxiedConnection
 DEFAULT_DATABASE_URL = "sqlite:///fdtrack.db"
 WRITE = {"fdtrack_write": True}
 CONNECT_TIMEOUT_SECONDS = 5
+# Connections each engine keeps open between uses; the web service runs at most this many blocking
+# calls at once (app.py), so that under load it never opens one only to close it again.
+POOL_SIZE = 10
 
 
 def normalise_url(url: str) -> str:
@@ -31,7 +34,10 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # A database in memory lives on SQLAlchemy's one connection, which takes no pool size.
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        pool = {} if in_memory else {"pool_size": POOL_SIZE}
+        engine = create_engine(url, connect_args={"timeout": 60}, **pool)
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
@@ -40,7 +46,7 @@ def make_engine(url: str) -> Engine:
         # connections before they are handed out.
         engine = create_engine(
             url,
-            pool_size=10,
+            pool_size=POOL_SIZE,
             max_overflow=20,
             pool_timeout=10,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
