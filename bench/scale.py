@@ -14,7 +14,8 @@
    for any loader.
 3. Look-ups through the service layer: random devices and random single-device requests (p50/p99).
 4. The API under load: `fdtrack serve --workers N` and wrk paced to about 1,000 requests/s (device
-   look-ups and single-device request look-ups), with a read token of one supplier party.
+   look-ups and single-device request look-ups), with a read token of one supplier party; the CPU
+   the whole machine (servers, PostgreSQL, wrk) spent per look-up meanwhile.
 5. The 50,000-device request: first page of the screen's data and its CSV, through the API.
 6. Purge of one day's expired data (as of the day after the window), with look-ups running beside
    it: seconds, records dropped with partitions and deleted row by row, slowest look-up meanwhile.
@@ -371,7 +372,12 @@ def paced_run(name: str, port: int, token: str, targets: list[str], seconds: int
         trial = run_wrk(port, paced_script(name, token, targets, pause), 5, connections)
         response_ms = cycle_ms * API_RATE / max(trial["requests_per_second"], 1) - pause
         pause = max(cycle_ms / 4, cycle_ms - response_ms)  # never an unpaced flood
-    return run_wrk(port, paced_script(name, token, targets, pause), seconds, connections)
+    busy = busy_cpu_seconds()
+    result = run_wrk(port, paced_script(name, token, targets, pause), seconds, connections)
+    # The whole machine's: the server processes, PostgreSQL and wrk, which share its cores.
+    answered = max(result["requests_per_second"] * seconds, 1)
+    result["machine_cpu_ms_per_request"] = round((busy_cpu_seconds() - busy) / answered * 1000, 2)
+    return result
 
 
 def api_load(serve: list[str], token: str, keys: Keys, figures: Figures, seconds: int) -> None:
@@ -496,7 +502,8 @@ def report(figures: Figures) -> str:
         lines.append(
             f"| API look-up by {name} at {result['requests_per_second']:,}/s ({figures.server_workers} server"
             f" worker(s)) | p50 {result['p50_ms']} ms, "
-            f"p99 {result['p99_ms']} ms, errors {result['errors'] + result['non_2xx']} |"
+            f"p99 {result['p99_ms']} ms, errors {result['errors'] + result['non_2xx']}; "
+            f"machine CPU {result.get('machine_cpu_ms_per_request', '–')} ms a look-up |"
         )
     large = figures.large_request
     lines.append(
