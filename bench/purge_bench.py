@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 
 import psycopg
 
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.services.purge import purge
-from scale import PG_ADMIN, RETENTION, Figures, day_files, fresh_database, load
+from scale import PG_ADMIN, RETENTION, Figures, day_files, fresh_database, load, purge_moment
 
 COPY = "fdtrack_purge_copy"
 
@@ -44,11 +44,12 @@ def loaded_database(records: int) -> str:
     return name
 
 
-def middle_day(url: str) -> datetime:
+def middle_day(url: str) -> date:
     """The day in the middle of the loaded window, as bench/scale.py picks it."""
     with psycopg.connect(url) as connection:
         days = [row[0] for row in connection.execute("SELECT DISTINCT bucket_day FROM request_buckets ORDER BY 1")]
-    return datetime.combine(days[len(days) // 2], clock_time(0), tzinfo=UTC)
+    day: date = days[len(days) // 2]
+    return day
 
 
 def timed_run(template: str) -> tuple[int, float, int, float]:
@@ -57,7 +58,7 @@ def timed_run(template: str) -> tuple[int, float, int, float]:
         admin.execute(f'DROP DATABASE IF EXISTS "{COPY}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{COPY}" TEMPLATE "{template}"')
     url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{COPY}"
-    as_of = middle_day(url) + timedelta(days=RETENTION.days + 1)
+    as_of = purge_moment(middle_day(url))
     store = SqlStore.open(url)
     try:
         start = time.perf_counter()

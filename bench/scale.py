@@ -427,6 +427,11 @@ def large_request(serve: list[str], token: str, request_id: str, figures: Figure
     }
 
 
+def purge_moment(day: date) -> datetime:
+    """As of the end of the 30 days that followed `day`: its records that heard nothing since expire."""
+    return datetime.combine(day + timedelta(days=RETENTION.days + 1), clock_time(0), tzinfo=UTC)
+
+
 def timed_purge(url: str, as_of: datetime, devices: list[str], figures: Figures) -> None:
     """Purge one day's expired data while a thread keeps looking devices up; the slowest look-up.
 
@@ -591,8 +596,7 @@ def main() -> None:
     # A day in the middle of the window, when campaigns of every age are under way: as of the end of
     # the 30 days that followed it, its records that heard nothing since expire.
     middle = files[len(files) // 2][0]
-    as_of = datetime.combine(middle + timedelta(days=RETENTION.days + 1), clock_time(0), tzinfo=UTC)
-    step("purge of one day's expired data", lambda: timed_purge(url, as_of, keys.devices, figures))
+    step("purge of one day's expired data", lambda: timed_purge(url, purge_moment(middle), keys.devices, figures))
     result.write_text(json.dumps(figures.__dict__, indent=2))
     print(report(figures))
     print(f"results: {result}")

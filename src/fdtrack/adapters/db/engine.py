@@ -32,10 +32,11 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN IMMEDIATE for writers."""
     url = normalise_url(url)
-    backend = make_url(url).get_backend_name()
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
     if backend == "sqlite":
         # A database in memory lives on SQLAlchemy's one connection, which takes no pool size.
-        in_memory = make_url(url).database in (None, "", ":memory:")
+        in_memory = parsed.database in (None, "", ":memory:")
         pool = {} if in_memory else {"pool_size": POOL_SIZE}
         engine = create_engine(url, connect_args={"timeout": 60}, **pool)
         _configure_sqlite(engine)
