@@ -212,6 +212,35 @@ def test_look_ups_read_only_the_partitions_of_what_they_find(pg_store: SqlStore,
         waiting.dispose()
 
 
+def test_one_batch_of_events_naming_no_request_finds_each_devices_records_in_every_partition(
+    pg_store: SqlStore,
+) -> None:
+    """The records of a batch's devices are read (and locked) partition by partition, each with its
+    own devices: every device's event still joins its latest record In Progress, wherever it is."""
+    received(pg_store, FIRST_DAY, 1, range(3))
+    received(pg_store, FIRST_DAY + timedelta(days=1), 2, range(1, 3))
+    received(pg_store, FIRST_DAY + timedelta(days=2), 3, range(2, 3))
+    at = FIRST_DAY + timedelta(days=2, hours=1)
+    lines = [
+        {"device_id": device(number), "status": "Successful HAN Transfer", "occurred_at": at.isoformat()}
+        for number in range(3)
+    ]
+    summary = ingest(pg_store, ndjson_events(lines, source="alerts"), IngestOptions(clock=lambda: at))
+    assert (summary.accepted, summary.rejected) == (3, 0)
+    histories = {
+        number: [
+            (view.service_request_id, len(view.history))
+            for view in records_by_device(pg_store, EVERYONE, device(number), RETENTION)
+        ]
+        for number in range(3)
+    }
+    assert histories == {
+        0: [(request_id(1), 2)],
+        1: [(request_id(2), 2), (request_id(1), 1)],
+        2: [(request_id(3), 2), (request_id(2), 1), (request_id(1), 1)],
+    }
+
+
 def device_places(store: SqlStore) -> tuple[set[tuple[str, date]], set[tuple[str, date]]]:
     """(device, partition day) of every record, and as device_buckets lists them."""
     with store.engine.connect() as connection:
