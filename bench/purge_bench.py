@@ -1,6 +1,6 @@
 """The purge of one day on a national-scale database, timed on fresh copies so runs can be repeated.
 
-    .venv/bin/python bench/purge_bench.py [--records 3000000] [--runs 2]
+    .venv/bin/python bench/purge_bench.py [--records 3000000] [--runs 2] [--workers 2]
 
 1. Loads the simulated days of `bench/scale.py --records N` (the same files, made if missing)
    through fdtrack's ingestion with 2 processes, once, as `fdtrack_purge_N_loaded`; later runs
@@ -9,7 +9,8 @@
    middle one as the hourly purge would have (unmeasured), then times the purge of the middle day,
    as `bench/scale.py` does but without look-ups beside it, so that the purge alone is timed.
 
-To compare two versions, run it from each in turn against the same loaded database.
+To compare two versions, run it from each in turn against the same loaded database; to compare
+numbers of purge workers deleting row by row side by side, run it with each `--workers` in turn.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import time as clock_time
 import psycopg
 
 from fdtrack.adapters.db.store import SqlStore
-from fdtrack.services.purge import purge
+from fdtrack.services.purge import PURGE_WORKERS, purge
 from scale import PG_ADMIN, RETENTION, Figures, day_files, fresh_database, load, purge_moment
 
 COPY = "fdtrack_purge_copy"
@@ -52,7 +53,7 @@ def middle_day(url: str) -> date:
     return day
 
 
-def timed_run(template: str) -> tuple[int, float, int, float]:
+def timed_run(template: str, workers: int) -> tuple[int, float, int, float]:
     """(records, seconds) of the days before, then of the middle day, on a fresh copy."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{COPY}" WITH (FORCE)')
@@ -62,9 +63,9 @@ def timed_run(template: str) -> tuple[int, float, int, float]:
     store = SqlStore.open(url)
     try:
         start = time.perf_counter()
-        before = purge(store, RETENTION, as_of - timedelta(days=1), "bench")
+        before = purge(store, RETENTION, as_of - timedelta(days=1), "bench", workers=workers)
         middle = time.perf_counter()
-        day = purge(store, RETENTION, as_of, "bench")
+        day = purge(store, RETENTION, as_of, "bench", workers=workers)
         end = time.perf_counter()
     finally:
         store.dispose()
@@ -75,12 +76,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=3_000_000)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=PURGE_WORKERS, help="purge workers deleting side by side")
     args = parser.parse_args()
     template = loaded_database(args.records)
     print("| run | days before: records, seconds | the middle day: records, seconds, records/s |")
     print("| --- | --- | --- |")
     for run in range(1, args.runs + 1):
-        before, before_seconds, day, seconds = timed_run(template)
+        before, before_seconds, day, seconds = timed_run(template, args.workers)
         print(f"| {run} | {before:,}, {before_seconds:.2f} s | {day:,}, {seconds:.2f} s, {day / seconds:,.0f}/s |")
     fresh_database(COPY)  # its space back
 

@@ -57,7 +57,7 @@ from fdtrack.domain.events import validate_event_with_digest
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import IngestOptions, IngestSummary, ingest
 from fdtrack.services.lookup import Viewer, records_by_device, records_by_request
-from fdtrack.services.purge import purge
+from fdtrack.services.purge import PURGE_WORKERS, purge
 from fdtrack.simulator import DEFAULT_ORIGINATORS, SimulationConfig, Simulator
 
 OUT = Path(__file__).parent / "out"
@@ -471,6 +471,7 @@ def timed_purge(url: str, as_of: datetime, devices: list[str], figures: Figures)
         "deleted": deleted,
         "deleted_with_partitions": detail["deleted_with_partitions"],
         "seconds": round(seconds, 2),
+        "workers": PURGE_WORKERS,
         "slowest_lookup_during_purge_ms": round(slowest[0], 1),
     }
 
@@ -517,7 +518,8 @@ def report(figures: Figures) -> str:
     )
     purged = figures.purge
     lines.append(
-        f"| purge of one day | {purged['seconds']} s: {purged['deleted']:,} records "
+        f"| purge of one day, {purged.get('workers', 1)} worker(s) | {purged['seconds']} s: "
+        f"{purged['deleted']:,} records "
         f"({purged['deleted_with_partitions']:,} with whole partitions); slowest look-up meanwhile "
         f"{purged['slowest_lookup_during_purge_ms']} ms |"
     )

@@ -19,6 +19,7 @@ from fdtrack.domain.errors import RecordsNotFound
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.ingest import IngestOptions, ingest
 from fdtrack.services.lookup import Viewer, records_by_device, records_by_request, request_overview
+from fdtrack.services.ports import Share
 from fdtrack.services.purge import purge
 from raw_events import ndjson_events
 
@@ -298,6 +299,40 @@ def test_row_by_row_deletion_takes_earlier_days_then_the_cutoffs_own_day_up_to_e
     assert (devices_of(store, 1), devices_of(store, 2), devices_of(store, 3)) == ([], [], [device(0), device(1)])
 
 
+def test_shares_of_the_expired_records_are_disjoint_sets_of_days_that_hold_them_all(store: SqlStore) -> None:
+    """Purge workers side by side each delete their own share: on PostgreSQL every other partition
+    day, on SQLite (one writer at a time) everything in the first share and nothing in the others."""
+    for day in range(4):
+        received(store, FIRST_DAY + timedelta(days=day), day, range(3))
+    received(store, FIRST_DAY + timedelta(days=12), 9, range(1))  # live
+    cutoff = FIRST_DAY + timedelta(days=10)
+    deleted = {}
+    for index in (1, 0):
+        with store.write() as tx:
+            deleted[index] = tx.delete_expired(cutoff, 100, Share(index, 2))
+    left = [number for number in range(4) if devices_of(store, number)]
+    if store.dialect == "postgresql":
+        # 1 and 3 October fall to one share, 2 and 4 October to the other.
+        assert deleted == {0: 6, 1: 6}
+    else:
+        assert deleted == {0: 12, 1: 0}
+    assert left == []
+    assert devices_of(store, 9) == [device(0)]
+
+
+def test_a_purge_by_two_workers_deletes_the_expired_records_of_every_day(store: SqlStore) -> None:
+    """Each day keeps one live record, so no partition goes whole: the workers delete row by row."""
+    for day in range(6):
+        received(store, FIRST_DAY + timedelta(days=day), day, range(day + 2))
+        received(store, FIRST_DAY + timedelta(days=20), day, range(1), "Approved for Distribution")
+    as_of = FIRST_DAY + timedelta(days=36)  # cutoff: 7 October, 09:00
+    progress: list[int] = []
+    assert purge(store, RETENTION, as_of, "test", on_progress=progress.append, workers=2) == sum(range(1, 7))
+    assert sum(progress) == sum(range(1, 7))
+    assert [devices_of(store, day) for day in range(6)] == [[device(0)]] * 6
+    assert stored_events(store) == {device(0): 2 * 6}
+
+
 def test_a_record_heard_of_after_a_purge_batch_read_it_stays_with_its_events(
     pg_store: SqlStore, postgresql_schema_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -307,8 +342,8 @@ def test_a_record_heard_of_after_a_purge_batch_read_it_stays_with_its_events(
     ingesting = SqlStore.open(postgresql_schema_url)
     read_expired = SqlWriteTransaction._expired_records
 
-    def then_an_event_arrives(tx: SqlWriteTransaction, cutoff: datetime, limit: int) -> Any:
-        found = read_expired(tx, cutoff, limit)
+    def then_an_event_arrives(tx: SqlWriteTransaction, cutoff: datetime, limit: int, share: Share) -> Any:
+        found = read_expired(tx, cutoff, limit, share)
         received(ingesting, late, 1, range(1), "Approved for Distribution")  # commits meanwhile
         return found
 

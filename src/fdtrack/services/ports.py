@@ -85,6 +85,18 @@ class StoredRejection:
 
 
 @dataclass(frozen=True, slots=True)
+class Share:
+    """Part `index` of `parts` disjoint parts of the stored records, which together hold them all:
+    workers side by side, each on a part of its own, never take the same records."""
+
+    index: int = 0
+    parts: int = 1
+
+
+WHOLE = Share()
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One line of the append-only audit log."""
 
@@ -112,7 +124,9 @@ class WriteTransaction(Protocol):
 
     def resolve_rejections(self, rejection_ids: Collection[int], resolved_at: datetime) -> None: ...
 
-    def delete_expired(self, cutoff: datetime, limit: int) -> int: ...
+    def delete_expired(self, cutoff: datetime, limit: int, share: Share = WHOLE) -> int:
+        """Delete up to `limit` expired records of `share` with their events; how many went."""
+        ...
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None: ...
 
@@ -156,6 +170,11 @@ class Store(Protocol):
     def read(self) -> AbstractContextManager[ReadTransaction]: ...
 
     def refresh_statistics(self) -> None: ...
+
+    @property
+    def writes_side_by_side(self) -> bool:
+        """Whether writers can work at once without waiting for each other (SQLite writes one at a time)."""
+        ...
 
     def prepare_storage(self, today: date) -> None:
         """Make ready the storage the coming days' events will need (partitions, where used)."""

@@ -43,12 +43,14 @@ from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.domain.text import storable
 from fdtrack.services.ports import (
+    WHOLE,
     AuditEntry,
     HistoryEntry,
     RecordDelta,
     RecordKey,
     Rejection,
     RetryBatch,
+    Share,
     StoredEvent,
     StoredRecord,
     StoredRejection,
@@ -87,6 +89,10 @@ class SqlStore:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def writes_side_by_side(self) -> bool:
+        return self.dialect != "sqlite"
 
     @property
     def firmware_requests(self) -> SqlFirmwareRequestRegistry:
@@ -731,12 +737,15 @@ class SqlWriteTransaction:
                 update(rejected_events).where(rejected_events.c.id.in_(chunk)).values(resolved_at=resolved_at)
             )
 
-    def delete_expired(self, cutoff: datetime, limit: int) -> int:
-        """Delete up to `limit` expired records with their events; small batches keep locks short.
+    def delete_expired(self, cutoff: datetime, limit: int, share: Share = WHOLE) -> int:
+        """Delete up to `limit` expired records of `share` with their events; small batches keep locks
+        short. Shares are sets of daily partitions; where there are none, the first holds everything.
 
         Fewer than `limit` ends the purge: none are left, or (PostgreSQL) one came back to life
         meanwhile and the rest wait for the next purge."""
-        rows = self._expired_records(cutoff, limit)
+        if self._codec.sqlite and share.index:
+            return 0
+        rows = self._expired_records(cutoff, limit, share)
         if not rows:
             return 0
         if self._codec.sqlite:
@@ -777,7 +786,7 @@ class SqlWriteTransaction:
             deleted += len(gone)
         return deleted
 
-    def _expired_records(self, cutoff: datetime, limit: int) -> list[Row[Any, Any, Any]]:
+    def _expired_records(self, cutoff: datetime, limit: int, share: Share) -> list[Row[Any, Any, Any]]:
         """Up to `limit` expired records: first those of the days before the cutoff's, which the
         retention index finds exactly, then those of the cutoff's own day received before it."""
         # In the index's order, which each partition's index gives without a sort: left to itself
@@ -787,6 +796,10 @@ class SqlWriteTransaction:
         # days are done, not in every batch.
         cutoff_day = cutoff.astimezone(UTC).date()
         query = select(_R.c.id, _R.c.bucket_day, _R.c.service_request_id).order_by(_R.c.last_received_day)
+        if share.parts > 1 and not self._codec.sqlite:
+            # The days named as values, so that the statement is planned over this share's partitions alone.
+            days = [day for day in partition_days(self.connection) if day.toordinal() % share.parts == share.index]
+            query = query.where(_R.c.bucket_day.in_(days))
         rows = list(self.connection.execute(query.where(_R.c.last_received_day < cutoff_day).limit(limit)))
         if len(rows) < limit:
             on_the_day = (_R.c.last_received_day == cutoff_day, _R.c.last_received_at < cutoff)
