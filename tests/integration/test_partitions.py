@@ -395,3 +395,34 @@ def test_statistics_follow_a_partition_filling_from_empty(pg_store: SqlStore) ->
     received(pg_store, FIRST_DAY, 2, range(1000, 1100))
     pg_store.wait_for_statistics()
     assert analysed_rows(pg_store, "20261001") == {"distribution_records": 2200, "status_events": 2200}
+
+
+def test_a_process_writing_to_a_partition_analysed_before_it_began_analyses_it_once_it_has_doubled(
+    pg_store: SqlStore, postgresql_schema_url: str
+) -> None:
+    """A process counts its own writes only: its first thousand events in a day another process
+    filled and analysed do not make it read that day's partitions again; a doubling does."""
+    received(pg_store, FIRST_DAY, 1, range(3000))
+    pg_store.wait_for_statistics()
+    assert analysed_rows(pg_store, "20261001") == {"distribution_records": 3000, "status_events": 3000}
+    later = SqlStore.open(postgresql_schema_url)
+    try:
+        received(later, FIRST_DAY, 2, range(1000))
+        later.wait_for_statistics()
+        assert analysed_rows(later, "20261001") == {"distribution_records": 3000, "status_events": 3000}
+        received(later, FIRST_DAY, 2, range(1000, 3000))  # 6,000 events in the partition
+        later.wait_for_statistics()
+        assert analysed_rows(later, "20261001") == {"distribution_records": 6000, "status_events": 6000}
+    finally:
+        later.dispose()
+
+
+def test_after_a_bulk_load_only_partitions_grown_by_a_tenth_are_analysed_again(pg_store: SqlStore) -> None:
+    received(pg_store, FIRST_DAY, 1, range(3000))
+    pg_store.wait_for_statistics()
+    received(pg_store, FIRST_DAY, 2, range(150))  # 5% more
+    pg_store.refresh_statistics()
+    assert analysed_rows(pg_store, "20261001")["status_events"] == 3000
+    received(pg_store, FIRST_DAY, 2, range(150, 450))  # 15% more
+    pg_store.refresh_statistics()
+    assert analysed_rows(pg_store, "20261001") == {"distribution_records": 3450, "status_events": 3450}

@@ -14,6 +14,12 @@ from datetime import date
 # request (seen: 20 ms at 100,000 events, growing with the day); autovacuum, where it runs, analyses
 # only after 10% growth and a minute's nap, which a partition filling from empty outruns.
 FIRST_ANALYSIS_EVENTS = 1_000
+# Those counts are this process's alone: when one comes due, a table is analysed only if it has no
+# statistics yet or has grown since them by this factor, whoever wrote to it (a doubling of rows
+# gives about twice the pages; one and a half leaves room for pages not yet full).
+DOUBLING_GROWTH = 1.5
+# After a bulk load, what autovacuum would analyse after its nap: a table grown by a tenth.
+BULK_LOAD_GROWTH = 1.1
 log = logging.getLogger("fdtrack.store")
 
 

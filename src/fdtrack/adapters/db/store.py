@@ -35,7 +35,12 @@ from fdtrack.adapters.db.schema import (
     request_buckets,
     status_events,
 )
-from fdtrack.adapters.db.statistics import BackgroundAnalysis, WrittenPartitions
+from fdtrack.adapters.db.statistics import (
+    BULK_LOAD_GROWTH,
+    DOUBLING_GROWTH,
+    BackgroundAnalysis,
+    WrittenPartitions,
+)
 from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
@@ -126,7 +131,7 @@ class SqlStore:
 
     def _analyse_or_warn(self, days: list[date]) -> None:
         try:
-            self._analyse(days)
+            self._analyse(days, growth=DOUBLING_GROWTH)
         except DBAPIError as error:
             # The batch is stored whatever happens here; the statistics are taken at the next doubling.
             log.warning("statistics of %s not refreshed: %s", ", ".join(map(str, days)), error.orig)
@@ -135,11 +140,28 @@ class SqlStore:
         """Return once the analyses that writes so far made due have run."""
         self._statistics.wait()
 
-    def _analyse(self, days: Sequence[date], *tables: str) -> None:
-        names = [partition_name(table, day) for day in days for table in PARTITIONED_TABLES]
+    def _analyse(self, days: Sequence[date], *tables: str, growth: float) -> None:
+        """ANALYZE those of the days' partitions and the other `tables` that have no statistics yet or
+        have grown by `growth` times since theirs were taken: a count of this process's writes is
+        only a hint, since other processes write too and a day's partition may have been full long
+        before this process began. Growth is read from the size on disk, which every write moves at
+        once, where PostgreSQL's activity counters would lag behind."""
+        names = [*tables, *(partition_name(table, day) for day in days for table in PARTITIONED_TABLES)]
         with self.engine.connect() as connection:
+            stale = [
+                name
+                for (name,) in connection.exec_driver_sql(
+                    "SELECT name FROM unnest(%s::text[]) AS name JOIN pg_class c ON c.oid = to_regclass(name) "
+                    "WHERE c.reltuples < 0 "
+                    "OR pg_relation_size(c.oid) >= %s * c.relpages * current_setting('block_size')::int",
+                    (names, growth),
+                )
+            ]
+            if not stale:
+                connection.rollback()
+                return
             try:
-                connection.exec_driver_sql(f"ANALYZE {', '.join([*tables, *names])}")
+                connection.exec_driver_sql(f"ANALYZE {', '.join(stale)}")
                 connection.commit()
             except ProgrammingError as error:
                 if getattr(error.orig, "sqlstate", None) != _UNDEFINED_TABLE:
@@ -230,7 +252,7 @@ class SqlStore:
                 existing = partition_days(connection)
             days = [day for day in self._written.since_refresh() if day in existing]
             if days:
-                self._analyse(days, "request_buckets", "device_buckets")
+                self._analyse(days, "request_buckets", "device_buckets", growth=BULK_LOAD_GROWTH)
             return
         with self.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
