@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from threading import Lock
 
 from fdtrack.domain.retention import RetentionPolicy
-from fdtrack.services.ports import AuditEntry, RemembersFirmwareRequests, Share, Store
+from fdtrack.services.ports import WHOLE, AuditEntry, RemembersFirmwareRequests, Share, Store
 
 PURGE_BATCH = 5_000  # records per transaction: short enough that look-ups never wait long
 # Deleting row by row keeps one database process busy; two share the work where writers need not
@@ -42,7 +42,7 @@ def purge(
         report(in_partitions)
     parts = workers if store.writes_side_by_side else 1
     if parts == 1:
-        row_by_row = _delete_share(store, cutoff, Share(), report)
+        row_by_row = _delete_share(store, cutoff, WHOLE, report)
     else:
         with ThreadPoolExecutor(parts, thread_name_prefix="purge") as pool:
             shares = [Share(index, parts) for index in range(parts)]
@@ -60,6 +60,7 @@ def purge(
 
 
 def _delete_share(store: Store, cutoff: datetime, share: Share, report: Callable[[int], None]) -> int:
+    """Delete a share's expired records batch by batch, until a batch comes back short."""
     deleted = 0
     while True:
         with store.write() as tx:
