@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from fdtrack.domain.device_types import ALL_TRACKED, DeviceType
 from fdtrack.domain.errors import InvalidInput
-from fdtrack.domain.events import FIELDS, TrackingEvent, validate_event
+from fdtrack.domain.events import FIELDS, TrackingEvent, content_digest, validate_event
 from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import ProcessingStatus
 
@@ -215,6 +216,53 @@ def test_contents_that_would_join_to_the_same_text_get_different_event_ids() -> 
     first = validate(reason="a\x1fb", device_type="ESME")
     second = validate(reason="a", firmware_version="b\x1f", device_type="ESME")
     assert first.event_id != second.event_id
+
+
+def test_derived_event_ids_stay_those_already_stored() -> None:
+    # Stored events are found again, and re-sent ones told apart as duplicates, by these very values.
+    plain = validate(device_id=DEVICE, request_id=None, status="Successful HAN Transfer")
+    assert plain.event_id == "4ab56556be41aefabbf557fb45300c4f4c05fafbdc2137c8309021f1318e9738"
+    full = validate(
+        occurred_at="2026-11-20T10:00:00.25Z",
+        reason='Délai "dépassé" \\ 😀',
+        firmware_version="1.0",
+        device_type="GSME",
+    )
+    assert full.event_id == "f8949319219cfa30cabbea164922a5474aafbc832b0a619b873a9b82a158821e"
+
+
+_TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=40)
+
+
+@given(
+    request_counter=st.none() | st.integers(min_value=0, max_value=2**64 - 1),
+    status=st.sampled_from(ProcessingStatus),
+    occurred_at=st.datetimes(timezones=st.just(UTC)),
+    reason=_TEXT,
+    firmware_version=st.none() | _TEXT,
+    device_type=st.none() | st.sampled_from(DeviceType),
+)
+def test_the_content_digest_is_the_sha256_of_the_values_as_a_compact_json_array(
+    request_counter: int | None,
+    status: ProcessingStatus,
+    occurred_at: datetime,
+    reason: str,
+    firmware_version: str | None,
+    device_type: DeviceType | None,
+) -> None:
+    originator, target, _ = REQUEST.split(":")
+    request_id = None if request_counter is None else ServiceRequestId(originator, target, request_counter)
+    digest = content_digest(request_id, DEVICE, status, occurred_at, reason, firmware_version, device_type)
+    canonical = [
+        str(request_id) if request_id else "",
+        DEVICE,
+        status.value,
+        occurred_at.isoformat()[:-6] + "Z",
+        reason,
+        firmware_version or "",
+        device_type.value if device_type else "",
+    ]
+    assert digest == hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).digest()
 
 
 def test_a_given_event_id_does_not_change_the_content_digest() -> None:
