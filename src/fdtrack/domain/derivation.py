@@ -71,9 +71,10 @@ def absorb(state: RecordState | None, event: TrackingEvent) -> RecordState:
     device_type = _earliest_value(event.device_type.value if event.device_type else None, event)
     if state is None:
         return RecordState(candidate, event.occurred_at, firmware, device_type)
+    # Written out rather than with max() and min() and key functions: this runs for every event ingested.
     return RecordState(
-        current=max(state.current, candidate, key=lambda current: current.rank),
-        started_at=min(state.started_at, event.occurred_at),
+        current=candidate if candidate.rank > state.current.rank else state.current,
+        started_at=event.occurred_at if event.occurred_at < state.started_at else state.started_at,
         firmware_version=_earlier(state.firmware_version, firmware),
         device_type=_earlier(state.device_type, device_type),
     )
@@ -99,4 +100,4 @@ def _earliest_value(value: str | None, event: TrackingEvent) -> EarliestValue | 
 def _earlier(left: EarliestValue | None, right: EarliestValue | None) -> EarliestValue | None:
     if left is None or right is None:
         return left or right
-    return min(left, right, key=lambda earliest: (earliest.occurred_at, earliest.event_id))
+    return right if (right.occurred_at, right.event_id) < (left.occurred_at, left.event_id) else left

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from fdtrack.domain.errors import InvalidInput
@@ -49,9 +49,14 @@ class ServiceRequestId:
     originator: str
     target: str
     counter: int
+    # The canonical text, made once: ingestion needs it several times for each event.
+    _text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_text", f"{self.originator}:{self.target}:{self.counter}")
 
     def __str__(self) -> str:
-        return f"{self.originator}:{self.target}:{self.counter}"
+        return self._text
 
     @classmethod
     def from_canonical(cls, text: str) -> ServiceRequestId:

@@ -109,9 +109,11 @@ class SqlStore:
         try:
             with self._writer.begin() as connection:
                 yield SqlWriteTransaction(connection, self._ensure_partition, self._written)
-        except OperationalError as error:
-            if _is_transient(error):
-                raise RetryBatch(str(error.orig)) from error
+        except (OperationalError, psycopg.OperationalError) as error:
+            # The driver's own errors too: the bulk statements run on its cursor (see _driver_cursor).
+            cause = getattr(error, "orig", error)
+            if _is_transient(cause):
+                raise RetryBatch(str(cause)) from error
             raise
         except (IntegrityError, psycopg.IntegrityError) as error:
             cause = getattr(error, "orig", error)
@@ -263,9 +265,9 @@ class SqlStore:
         self.read_engine.dispose()
 
 
-def _is_transient(error: DBAPIError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(error.orig)
+def _is_transient(cause: BaseException) -> bool:
+    sqlstate = getattr(cause, "sqlstate", None)
+    return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(cause)
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -334,7 +336,8 @@ _RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order
 
 
 def _moment_rank(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(timespec="microseconds")[:_RANK_TIME_WIDTH]  # without the "+00:00"
 
 
 def current_rank(current: CurrentStatus) -> str:
@@ -669,7 +672,9 @@ class SqlWriteTransaction:
         else:
             columns = tuple(list(column) for column in zip(*rows, strict=True))
             sql = self._merge_sql.format(source=self._rows_source(_MERGED_TYPES))
-            ids.update({(r, d): i for i, r, d in self.connection.exec_driver_sql(sql, columns)})
+            with self._driver_cursor() as cursor:
+                cursor.execute(sql, columns)
+                ids.update({(r, d): i for i, r, d in cursor})
             # Sorted like the records, so concurrent writers wait for each other's rows in one order.
             places = sorted({(delta.device_id, buckets[str(delta.request_id)]) for delta in ordered})
             self.connection.exec_driver_sql(
@@ -707,15 +712,20 @@ class SqlWriteTransaction:
             self._written.add(day, count)  # type: ignore[arg-type]
         return self._copy_events(rows)
 
+    def _driver_cursor(self) -> psycopg.Cursor[Any]:
+        """A cursor of the driver itself, in this transaction (PostgreSQL): for a bulk statement's
+        rows it returns plain tuples, where SQLAlchemy's result rows cost more than the statement."""
+        driver = self.connection.connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        return driver.cursor()
+
     def _copy_events(self, rows: Sequence[tuple[object, ...]]) -> int:
         """Events go in by COPY, PostgreSQL's bulk path: they are new (the batch was classified
         against the stored ones), and one stored meanwhile by another writer fails the batch,
         which then starts again and finds it."""
-        driver = self.connection.connection.driver_connection
-        assert isinstance(driver, psycopg.Connection)
         try:
             with (
-                driver.cursor() as cursor,
+                self._driver_cursor() as cursor,
                 cursor.copy(f"COPY status_events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy,
             ):
                 copy.set_types(_EVENT_TYPES)

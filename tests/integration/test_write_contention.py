@@ -1,0 +1,60 @@
+"""A batch that meets another writer's row locks on PostgreSQL is handed back to be tried again, not failed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import empty_postgresql
+from fdtrack.adapters.db.store import SqlStore
+from fdtrack.domain.derivation import derive_state
+from fdtrack.domain.events import validate_event
+from fdtrack.domain.retention import RetentionPolicy
+from fdtrack.services.ingest import IngestOptions, ingest
+from fdtrack.services.lookup import Viewer, records_by_device
+from fdtrack.services.ports import RecordDelta, RetryBatch
+from raw_events import ndjson_events
+
+REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
+DEVICE = "00-DB-12-34-56-78-90-A0"
+AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg_store(postgresql_schema_url: str) -> Iterator[SqlStore]:
+    empty_postgresql(postgresql_schema_url)
+    opened = SqlStore.open(postgresql_schema_url)
+    yield opened
+    opened.dispose()
+
+
+def delta(status: str, at: datetime) -> RecordDelta:
+    fields = {"request_id": REQUEST, "device_id": DEVICE, "status": status, "occurred_at": at.isoformat()}
+    event = validate_event(fields, now=at)
+    assert event.request_id is not None
+    return RecordDelta(event.request_id, event.device_id, derive_state([event]), at)
+
+
+def test_a_record_merge_that_waits_too_long_for_another_writers_lock_is_to_be_tried_again(
+    pg_store: SqlStore, postgresql_schema_url: str
+) -> None:
+    """The records' merge runs on the driver's own cursor; its lock timeout is still a race lost to
+    another writer (RetryBatch, which ingestion retries), and the same batch lands once the lock is gone."""
+    fields = {"request_id": REQUEST, "device_id": DEVICE, "status": "Accepted by DSP", "occurred_at": AT.isoformat()}
+    ingest(pg_store, ndjson_events([fields]), IngestOptions(clock=lambda: AT))
+    later = AT + timedelta(hours=1)
+    impatient = SqlStore.open(f"{postgresql_schema_url}%20-clock_timeout%3D100")  # after search_path
+    try:
+        with pg_store.engine.connect() as other, other.begin():
+            other.execute(sa.text("SELECT id FROM distribution_records FOR UPDATE"))
+            with pytest.raises(RetryBatch), impatient.write() as tx:
+                tx.merge_records([delta("Approved for Distribution", later)])
+        with impatient.write() as tx:
+            tx.merge_records([delta("Approved for Distribution", later)])
+    finally:
+        impatient.dispose()
+    [record] = records_by_device(pg_store, Viewer.everyone("test"), DEVICE, RetentionPolicy())
+    assert record.current_status.value == "Approved for Distribution"
