@@ -1,4 +1,5 @@
-"""A batch that meets another writer's row locks on PostgreSQL is handed back to be tried again, not failed."""
+"""The records' merge on PostgreSQL, which stages a batch's states in a temporary table: retried when it
+loses a race with another writer, and right when one transaction merges more than once."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ def pg_store(postgresql_schema_url: str) -> Iterator[SqlStore]:
     opened.dispose()
 
 
-def delta(status: str, at: datetime) -> RecordDelta:
-    fields = {"request_id": REQUEST, "device_id": DEVICE, "status": status, "occurred_at": at.isoformat()}
+def delta(status: str, at: datetime, device: str = DEVICE) -> RecordDelta:
+    fields = {"request_id": REQUEST, "device_id": device, "status": status, "occurred_at": at.isoformat()}
     event = validate_event(fields, now=at)
     assert event.request_id is not None
     return RecordDelta(event.request_id, event.device_id, derive_state([event]), at)
@@ -58,3 +59,17 @@ def test_a_record_merge_that_waits_too_long_for_another_writers_lock_is_to_be_tr
         impatient.dispose()
     [record] = records_by_device(pg_store, Viewer.everyone("test"), DEVICE, RetentionPolicy())
     assert record.current_status.value == "Approved for Distribution"
+
+
+def test_a_transaction_that_merges_twice_gets_back_the_ids_of_each_merges_own_records(pg_store: SqlStore) -> None:
+    other_device = "00-DB-12-34-56-78-90-A1"
+    with pg_store.write() as tx:
+        first = tx.merge_records([delta("Accepted by DSP", AT)])
+        second = tx.merge_records([delta("Approved for Distribution", AT, other_device)])
+    assert list(first) == [(REQUEST, DEVICE)]
+    assert list(second) == [(REQUEST, other_device)]
+    assert first[(REQUEST, DEVICE)] != second[(REQUEST, other_device)]
+    views = Viewer.everyone("test")
+    for device, status in ((DEVICE, "Accepted by DSP"), (other_device, "Approved for Distribution")):
+        [record] = records_by_device(pg_store, views, device, RetentionPolicy())
+        assert record.current_status.value == status
