@@ -535,8 +535,8 @@ class SqlWriteTransaction:
         self._codec = codec = _Codec(connection.dialect.name)
         self._buckets: dict[str, object] = {}  # bucket day of each request this batch writes
         conflict_key = "service_request_id, device_id" + ("" if codec.sqlite else ", bucket_day")
-        # SQLite runs one statement per row in C (executemany); PostgreSQL gets each batch as one
-        # statement over column arrays, which saves a network round trip and a plan per row.
+        # SQLite runs one statement per row in C (executemany); PostgreSQL merges each batch in one
+        # statement over the rows staged by COPY (_STAGE), which saves a round trip and a plan per row.
         merge_sql = (
             f"INSERT INTO distribution_records AS r ({', '.join(_MERGED_COLUMNS)}) {{source}} "
             f"ON CONFLICT ({conflict_key}) DO UPDATE SET "
