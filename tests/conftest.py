@@ -115,6 +115,15 @@ def store(database_url: str) -> Iterator[SqlStore]:
     opened.dispose()
 
 
+@pytest.fixture
+def pg_store(postgresql_schema_url: str) -> Iterator[SqlStore]:
+    """An empty, migrated store on PostgreSQL alone, for what only PostgreSQL does (partitions, locks)."""
+    empty_postgresql(postgresql_schema_url)
+    opened = SqlStore.open(postgresql_schema_url)
+    yield opened
+    opened.dispose()
+
+
 Snapshot = dict[tuple[str, str], tuple[object, ...]]
 
 

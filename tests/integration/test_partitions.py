@@ -4,7 +4,6 @@ and dropped whole once every record in it has expired; both databases delete the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -74,14 +73,6 @@ def devices_of(store: SqlStore, request: int) -> list[str]:
 def days(store: SqlStore) -> set[date]:
     with store.engine.connect() as connection:
         return partition_days(connection)
-
-
-@pytest.fixture
-def pg_store(postgresql_schema_url: str) -> Iterator[SqlStore]:
-    empty_postgresql(postgresql_schema_url)
-    opened = SqlStore.open(postgresql_schema_url)
-    yield opened
-    opened.dispose()
 
 
 def test_a_request_stays_in_the_partition_of_the_day_it_was_first_received(pg_store: SqlStore) -> None:

@@ -3,13 +3,11 @@ loses a race with another writer, and right when one transaction merges more tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from conftest import empty_postgresql
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.derivation import derive_state
 from fdtrack.domain.events import validate_event
@@ -22,14 +20,6 @@ from raw_events import ndjson_events
 REQUEST = "90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000"
 DEVICE = "00-DB-12-34-56-78-90-A0"
 AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg_store(postgresql_schema_url: str) -> Iterator[SqlStore]:
-    empty_postgresql(postgresql_schema_url)
-    opened = SqlStore.open(postgresql_schema_url)
-    yield opened
-    opened.dispose()
 
 
 def delta(status: str, at: datetime, device: str = DEVICE) -> RecordDelta:
