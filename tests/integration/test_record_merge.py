@@ -63,3 +63,35 @@ def test_a_transaction_that_merges_twice_gets_back_the_ids_of_each_merges_own_re
     for device, status in ((DEVICE, "Accepted by DSP"), (other_device, "Approved for Distribution")):
         [record] = records_by_device(pg_store, views, device, RetentionPolicy())
         assert record.current_status.value == status
+
+
+def test_each_partition_holding_a_devices_records_is_listed_for_that_device(pg_store: SqlStore) -> None:
+    """Look-ups by Device ID read only the partitions device_buckets lists: new records in a new
+    partition, a device's second record in a partition, updates (also by an event earlier than any
+    before it) and events naming no request all leave it listing exactly where the records are."""
+    second_request = REQUEST.replace(":1000", ":1001")
+    devices = [f"00-DB-12-34-56-78-90-A{number}" for number in range(4)]
+
+    def ingest_at(at: datetime, lines: list[dict[str, str]]) -> None:
+        summary = ingest(pg_store, ndjson_events(lines), IngestOptions(clock=lambda: at))
+        assert summary.rejected == 0, summary.errors
+
+    def line(device: str, status: str, occurred_at: datetime, request: str | None = REQUEST) -> dict[str, str]:
+        fields = {"device_id": device, "status": status, "occurred_at": occurred_at.isoformat()}
+        return fields if request is None else {**fields, "request_id": request}
+
+    ingest_at(AT, [line(device, "Accepted by DSP", AT) for device in devices[:3]])
+    next_day = AT + timedelta(days=1)
+    ingest_at(
+        next_day,
+        [line(device, "Approved for Distribution", next_day) for device in devices[:3]]
+        + [line(devices[0], "Accepted by DSP", AT - timedelta(hours=1))]  # earlier than the record's start
+        + [line(device, "Accepted by DSP", next_day, second_request) for device in devices[1:]],
+    )
+    later = next_day + timedelta(days=1)
+    ingest_at(later, [line(devices[3], "Successful HAN Transfer", later, None)])
+    with pg_store.engine.connect() as connection:
+        listed = set(connection.execute(sa.text("SELECT device_id, bucket_day FROM device_buckets")).all())
+        held = set(connection.execute(sa.text("SELECT DISTINCT device_id, bucket_day FROM distribution_records")).all())
+    assert listed == held
+    assert len(held) == 6

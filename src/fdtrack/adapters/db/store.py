@@ -344,9 +344,15 @@ _STAGE = (
 )
 # In key order, byte by byte as Python sorts text, so that concurrent writers lock records in one order.
 _STAGED_RECORDS = f'SELECT * FROM {_STAGED} ORDER BY service_request_id COLLATE "C", device_id COLLATE "C"'
-_STAGED_PLACES = (
-    f"INSERT INTO device_buckets (device_id, bucket_day) SELECT device_id, bucket_day FROM {_STAGED} "
-    'GROUP BY device_id, bucket_day ORDER BY device_id COLLATE "C", bucket_day ON CONFLICT DO NOTHING'
+# A device's row for a partition is added with its first record there, and goes only with the
+# partition: a record the merge updated has its row already. Every record the merge created still
+# holds the staged values, its started_at among them; a record updated by a batch with no earlier
+# event than it had does not, so only the few others are tried again (and found there).
+_NEW_PLACES = (
+    "INSERT INTO device_buckets (device_id, bucket_day) SELECT m.device_id, m.bucket_day FROM merged m "
+    f"JOIN {_STAGED} s ON s.service_request_id = m.service_request_id AND s.device_id = m.device_id "
+    "WHERE m.started_at = s.started_at GROUP BY m.device_id, m.bucket_day "
+    'ORDER BY m.device_id COLLATE "C", m.bucket_day ON CONFLICT DO NOTHING'
 )
 _STATUSES = {status.value: status for status in ProcessingStatus}  # a dict is cheaper than Enum(value)
 _RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
@@ -543,7 +549,12 @@ class SqlWriteTransaction:
             + ", ".join(f"{column} = {expression}" for column, expression in _MERGE_SET.items())
         )
         self._sqlite_merge_sql = merge_sql.format(source=self._rows_source(_MERGED_TYPES))
-        self._merge_sql = merge_sql.format(source=_STAGED_RECORDS) + " RETURNING id, service_request_id, device_id"
+        # The device_buckets rows in the same statement, sorted, after every record's lock is taken.
+        self._merge_sql = (
+            f"WITH merged AS ({merge_sql.format(source=_STAGED_RECORDS)} "
+            "RETURNING id, service_request_id, device_id, bucket_day, started_at), "
+            f"places AS ({_NEW_PLACES}) SELECT id, service_request_id, device_id FROM merged"
+        )
         self._staged = False  # whether this transaction has staged record states already
         self._insert_event_sql = (
             f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) {self._rows_source(_EVENT_TYPES)} "
@@ -690,8 +701,6 @@ class SqlWriteTransaction:
                 self._stage(cursor, rows)
                 cursor.execute(self._merge_sql)
                 ids.update({(r, d): i for i, r, d in cursor})
-                # Sorted like the records, so concurrent writers wait for each other's rows in one order.
-                cursor.execute(_STAGED_PLACES)
         return ids
 
     def _stage(self, cursor: psycopg.Cursor[Any], rows: Sequence[tuple[object, ...]]) -> None:
