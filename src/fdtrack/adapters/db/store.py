@@ -450,6 +450,11 @@ class _Codec:
         return ", ".join([self.mark] * count)
 
 
+def _sqlite_row(types: tuple[str, ...]) -> str:
+    """One row of marks, for SQLite's bulk statements, which executemany runs row by row in C."""
+    return f"VALUES ({', '.join('?' * len(types))})"
+
+
 def _merge_values(codec: _Codec, delta: RecordDelta, bucket: object) -> tuple[object, ...]:
     state = delta.state
     firmware, device_type = state.firmware_version, state.device_type
@@ -548,7 +553,7 @@ class SqlWriteTransaction:
             f"ON CONFLICT ({conflict_key}) DO UPDATE SET "
             + ", ".join(f"{column} = {expression}" for column, expression in _MERGE_SET.items())
         )
-        self._sqlite_merge_sql = merge_sql.format(source=self._rows_source(_MERGED_TYPES))
+        self._sqlite_merge_sql = merge_sql.format(source=_sqlite_row(_MERGED_TYPES))
         # The device_buckets rows in the same statement, sorted, after every record's lock is taken.
         self._merge_sql = (
             f"WITH merged AS ({merge_sql.format(source=_STAGED_RECORDS)} "
@@ -556,23 +561,10 @@ class SqlWriteTransaction:
             f"places AS ({_NEW_PLACES}) SELECT id, service_request_id, device_id FROM merged"
         )
         self._staged = False  # whether this transaction has staged record states already
-        self._insert_event_sql = (
-            f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) {self._rows_source(_EVENT_TYPES)} "
+        self._sqlite_insert_event_sql = (
+            f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) {_sqlite_row(_EVENT_TYPES)} "
             "ON CONFLICT (event_id) DO NOTHING"
         )
-
-    def _rows_source(self, types: tuple[str, ...]) -> str:
-        if self._codec.sqlite:
-            return f"VALUES ({self._codec.marks(len(types))})"
-        # %b sends arrays in binary (the text form escapes every element in Python, slowly);
-        # "WHERE true" keeps PostgreSQL's parser from reading ON CONFLICT as part of a join.
-        return f"SELECT * FROM unnest({', '.join(f'%b::{kind}[]' for kind in types)}) WHERE true"
-
-    def _execute_rows(self, sql: str, rows: Sequence[tuple[object, ...]]) -> int:
-        if self._codec.sqlite:
-            return int(self.connection.exec_driver_sql(sql, rows).rowcount)
-        columns = tuple(list(column) for column in zip(*rows, strict=True))
-        return int(self.connection.exec_driver_sql(sql, columns).rowcount)
 
     def stored_digests(self, events: Collection[TrackingEvent]) -> dict[str, bytes]:
         sql = "SELECT event_id, content_digest FROM status_events WHERE event_id"
@@ -736,7 +728,7 @@ class SqlWriteTransaction:
             for record_id, event, digest in events
         ]
         if self._codec.sqlite:
-            return self._execute_rows(self._insert_event_sql, rows)
+            return int(self.connection.exec_driver_sql(self._sqlite_insert_event_sql, rows).rowcount)
         for day, count in Counter(row[2] for row in rows).items():
             self._written.add(day, count)  # type: ignore[arg-type]
         return self._copy_events(rows)
