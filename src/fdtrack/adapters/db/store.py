@@ -450,11 +450,6 @@ class _Codec:
         return ", ".join([self.mark] * count)
 
 
-def _sqlite_row(types: tuple[str, ...]) -> str:
-    """One row of marks, for SQLite's bulk statements, which executemany runs row by row in C."""
-    return f"VALUES ({', '.join('?' * len(types))})"
-
-
 def _merge_values(codec: _Codec, delta: RecordDelta, bucket: object) -> tuple[object, ...]:
     state = delta.state
     firmware, device_type = state.firmware_version, state.device_type
@@ -553,7 +548,8 @@ class SqlWriteTransaction:
             f"ON CONFLICT ({conflict_key}) DO UPDATE SET "
             + ", ".join(f"{column} = {expression}" for column, expression in _MERGE_SET.items())
         )
-        self._sqlite_merge_sql = merge_sql.format(source=_sqlite_row(_MERGED_TYPES))
+        # SQLite's bulk statements take one row of marks: executemany runs them row by row in C.
+        self._sqlite_merge_sql = merge_sql.format(source=f"VALUES ({self._codec.marks(len(_MERGED_TYPES))})")
         # The device_buckets rows in the same statement, sorted, after every record's lock is taken.
         self._merge_sql = (
             f"WITH merged AS ({merge_sql.format(source=_STAGED_RECORDS)} "
@@ -562,7 +558,7 @@ class SqlWriteTransaction:
         )
         self._staged = False  # whether this transaction has staged record states already
         self._sqlite_insert_event_sql = (
-            f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) {_sqlite_row(_EVENT_TYPES)} "
+            f"INSERT INTO status_events ({', '.join(_EVENT_COLUMNS)}) VALUES ({self._codec.marks(len(_EVENT_TYPES))}) "
             "ON CONFLICT (event_id) DO NOTHING"
         )
 
