@@ -13,7 +13,7 @@ from alembic import command
 from conftest import create_postgresql_schema, require_postgresql
 from fdtrack.adapters.db.engine import WRITE, make_engine
 from fdtrack.adapters.db.migrate import alembic_config, upgrade
-from fdtrack.adapters.db.store import SqlStore, current_rank
+from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.db.types import UtcDateTime
 from fdtrack.domain.derivation import CurrentStatus
 from fdtrack.domain.retention import RetentionPolicy
@@ -87,9 +87,9 @@ def test_records_written_before_partitioning_are_found_with_their_history_after(
                 service_request_id=REQUEST,
                 device_id=DEVICE,
                 originator_user_id="90-B3-D5-1F-30-01-00-00",
-                current_rank=current_rank(
-                    CurrentStatus(ProcessingStatus.APPROVED_FOR_DISTRIBUTION, "", at + timedelta(minutes=5), "e-2")
-                ),
+                current_rank=CurrentStatus(
+                    ProcessingStatus.APPROVED_FOR_DISTRIBUTION, "", at + timedelta(minutes=5), "e-2"
+                ).rank_text,
                 current_status="Approved for Distribution",
                 current_reason="",
                 current_occurred_at=at + timedelta(minutes=5),

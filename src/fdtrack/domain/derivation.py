@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import reduce
 
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
+
+RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
+_CURRENT_RANK_PREFIX = 2 + RANK_TIME_WIDTH + 1  # reset flag, stage, time, outcome
+
+
+def moment_rank_text(moment: datetime) -> str:
+    """A moment in UTC as fixed-width text, without the offset, so that text order is time order."""
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(timespec="microseconds")[:RANK_TIME_WIDTH]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +35,31 @@ class CurrentStatus:
     event_id: str
 
     @property
-    def rank(self) -> tuple[int, int, int, datetime, str]:
-        """Total order of §5.1: a reset outranks everything; else stage, outcome, time, event_id."""
+    def rank(self) -> tuple[int, int, datetime, int, str]:
+        """Total order of §5.1 (v2): a reset outranks everything; else stage, time, outcome, event_id.
+
+        The time comes before the outcome so that a later failure at a stage (0x8F1C after a
+        successful HAN transfer) and a later success (a re-sent 11.3 after a failed activation)
+        both become current; success beats failure only at the same instant."""
         if self.status is ProcessingStatus.RESET_BY_DCC:
-            return (1, 0, 0, self.occurred_at, self.event_id)
+            return (1, 0, self.occurred_at, 0, self.event_id)
         stage, outcome = self.status.stage, self.status.outcome
         # Only Reset by DCC has neither a stage nor an outcome.
         assert stage is not None
         assert outcome is not None
-        return (0, int(stage), int(outcome), self.occurred_at, self.event_id)
+        return (0, int(stage), self.occurred_at, int(outcome), self.event_id)
+
+    @property
+    def rank_text(self) -> str:
+        """`rank` as text that sorts the same way byte by byte: the database merges stored states
+        with it (a greater text wins), so both folds live here and cannot drift apart."""
+        reset, stage, occurred_at, outcome, event_id = self.rank
+        return f"{reset}{stage}{moment_rank_text(occurred_at)}{outcome}{event_id}"
+
+    @staticmethod
+    def event_id_of_rank_text(rank_text: str) -> str:
+        """The event_id that `rank_text` ends with."""
+        return rank_text[_CURRENT_RANK_PREFIX:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +69,17 @@ class EarliestValue:
     value: str
     occurred_at: datetime
     event_id: str
+
+    @property
+    def rank_text(self) -> str:
+        """The order of 'earliest event carrying a value' (occurred_at, then event_id) as sortable text;
+        the smaller text wins."""
+        return f"{moment_rank_text(self.occurred_at)}{self.event_id}"
+
+    @classmethod
+    def from_rank_text(cls, value: str, rank_text: str) -> EarliestValue:
+        occurred_at = datetime.fromisoformat(rank_text[:RANK_TIME_WIDTH]).replace(tzinfo=UTC)
+        return cls(value, occurred_at, rank_text[RANK_TIME_WIDTH:])
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,10 +25,25 @@ class RecordSummary:
     current_status: ProcessingStatus
 
 
+# A re-sent 11.3 or a retried HAN transfer can still succeed after these failures (§5.3, v2).
+RETRYABLE_FAILURES = frozenset({ProcessingStatus.NOT_DELIVERED_AT_HAN, ProcessingStatus.ACTIVATION_FAILED})
+
+
 def latest_in_progress(records: Sequence[RecordSummary]) -> RecordSummary | None:
-    """The In Progress record that started most recently (used by §5.3 and §5.4)."""
-    in_progress = [r for r in records if r.completion is CompletionStatus.IN_PROGRESS]
-    return max(in_progress, key=lambda r: (r.started_at, str(r.request_id)), default=None)
+    """The In Progress record that started most recently (the record a reset takes by default, §5.4)."""
+    return _latest(r for r in records if r.completion is CompletionStatus.IN_PROGRESS)
+
+
+def record_for_device_alert(records: Sequence[RecordSummary]) -> RecordSummary | None:
+    """The record an event without a request attaches to (§5.3): the one started most recently among
+    those In Progress or whose HAN transfer or activation failed; never a Complete or reset one."""
+    return _latest(
+        r for r in records if r.completion is CompletionStatus.IN_PROGRESS or r.current_status in RETRYABLE_FAILURES
+    )
+
+
+def _latest(records: Iterable[RecordSummary]) -> RecordSummary | None:
+    return max(records, key=lambda r: (r.started_at, str(r.request_id)), default=None)
 
 
 def validate_reset_reason(reason: object) -> str:

@@ -12,7 +12,7 @@ from fdtrack.domain.device_types import ALL_TRACKED, DeviceType
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.events import TrackingEvent, validate_event_with_digest
 from fdtrack.domain.identifiers import ServiceRequestId
-from fdtrack.domain.reset import RecordSummary, latest_in_progress
+from fdtrack.domain.reset import RecordSummary, record_for_device_alert
 from fdtrack.services.ports import (
     RecordDelta,
     RecordKey,
@@ -166,7 +166,7 @@ def _store_batch(
     for candidate in fresh:
         event = candidate.event
         if event.request_id is None:
-            chosen = correlation.in_progress_record(event.device_id)
+            chosen = correlation.open_record(event.device_id)
             if chosen is None:
                 reason = f"no firmware distribution in progress for device {event.device_id}"
                 rejections.append(_rejection(candidate, reason))
@@ -217,7 +217,7 @@ def _rejection(candidate: _Candidate, reason: str) -> Rejection:
 
 class _Correlation:
     """The states of the devices that have events without a request, kept current event by event in
-    ingestion order: §5.3 attaches each to the device's latest In Progress record at that moment."""
+    ingestion order: §5.3 attaches each to the device's latest open record at that moment."""
 
     def __init__(self, tx: WriteTransaction, devices: set[str]) -> None:
         self.devices = devices
@@ -227,13 +227,13 @@ class _Correlation:
         for record in tx.lock_device_records(devices):
             self._remember(record.key, record.request_id, record.state)
 
-    def in_progress_record(self, device_id: str) -> ServiceRequestId | None:
+    def open_record(self, device_id: str) -> ServiceRequestId | None:
         summaries = [
             RecordSummary(self.requests[key], key[1], state.completion, state.started_at, state.current.status)
             for key in self.by_device.get(device_id, ())
             if (state := self.states[key])
         ]
-        chosen = latest_in_progress(summaries)
+        chosen = record_for_device_alert(summaries)
         return None if chosen is None else chosen.request_id
 
     def absorb(self, key: RecordKey, event: TrackingEvent) -> None:

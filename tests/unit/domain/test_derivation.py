@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fdtrack.domain.derivation import RecordState, absorb, derive_state, history_order
+from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState, absorb, derive_state, history_order
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
@@ -94,8 +94,27 @@ def test_a_failure_at_a_higher_stage_beats_a_success_at_a_lower_one() -> None:
     assert state.completion.value == "Failed"
 
 
-def test_success_beats_failure_at_the_same_stage_whatever_the_times() -> None:
-    state = derive_state([event(Status.SUCCESSFUL_HAN_TRANSFER, 1), event(Status.NOT_DELIVERED_AT_HAN, 30)])
+def test_a_later_failure_at_the_same_stage_beats_an_earlier_success() -> None:
+    # A HAN transfer reported successful (CCS08), then the device's 0x8F1C: the image failed verification.
+    state = derive_state(
+        [event(Status.SUCCESSFUL_HAN_TRANSFER, 1), event(Status.NOT_DELIVERED_AT_HAN, 30, reason="8F1C")]
+    )
+    assert state.current.status is Status.NOT_DELIVERED_AT_HAN
+    assert state.current.reason == "8F1C"
+    assert state.completion.value == "Failed"
+
+
+def test_a_later_success_at_the_same_stage_beats_an_earlier_failure() -> None:
+    # Activation failed (8F67), the User re-sent the 11.3 and the device activated the image.
+    state = derive_state([event(Status.ACTIVATION_FAILED, 10), event(Status.FIRMWARE_ACTIVATED, 90)])
+    assert state.current.status is Status.FIRMWARE_ACTIVATED
+    assert state.completion.value == "Complete"
+
+
+def test_success_beats_failure_at_the_same_stage_only_at_the_same_instant() -> None:
+    state = derive_state(
+        [event(Status.NOT_DELIVERED_AT_HAN, 30, "zz-failure"), event(Status.SUCCESSFUL_HAN_TRANSFER, 30, "aa-success")]
+    )
     assert state.current.status is Status.SUCCESSFUL_HAN_TRANSFER
     assert state.completion.value == "In Progress"
 
@@ -238,7 +257,7 @@ def spec_current(events: list[TrackingEvent]) -> TrackingEvent:
     resets = [e for e in events if e.status is Status.RESET_BY_DCC]
     if resets:
         return max(resets, key=lambda e: (e.occurred_at, e.event_id))
-    return max(events, key=lambda e: (*SPEC_RANK[e.status], e.occurred_at, e.event_id))
+    return max(events, key=lambda e: (SPEC_RANK[e.status][0], e.occurred_at, SPEC_RANK[e.status][1], e.event_id))
 
 
 def spec_earliest(events: list[TrackingEvent], attribute: str) -> str | None:
@@ -305,3 +324,20 @@ def test_the_completion_status_always_follows_the_current_status_through_the_tab
     state = derive_state(events)
     assert state.completion.value == SPEC_COMPLETION[state.current.status]
     assert state.is_reset == any(e.status is Status.RESET_BY_DCC for e in events)
+
+
+@FAST
+@given(single_events, single_events)
+def test_the_rank_text_the_database_compares_sorts_as_the_rank(left: TrackingEvent, right: TrackingEvent) -> None:
+    one, other = derive_state([left]).current, derive_state([right]).current
+    assert (one.rank_text < other.rank_text) == (one.rank < other.rank)
+    assert CurrentStatus.event_id_of_rank_text(one.rank_text) == one.event_id
+
+
+@FAST
+@given(single_events, single_events)
+def test_the_earliest_value_rank_text_sorts_as_time_then_event_id(left: TrackingEvent, right: TrackingEvent) -> None:
+    one = EarliestValue("1.0", left.occurred_at, left.event_id)
+    other = EarliestValue("1.0", right.occurred_at, right.event_id)
+    assert (one.rank_text < other.rank_text) == ((one.occurred_at, one.event_id) < (other.occurred_at, other.event_id))
+    assert EarliestValue.from_rank_text("1.0", one.rank_text) == one

@@ -1,4 +1,4 @@
-"""Reset by DCC (SPEC §5.4) and the choice of a device's latest In Progress record (§5.3)."""
+"""Reset by DCC (SPEC §5.4) and the record an event without a request attaches to (§5.3)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from fdtrack.domain.reset import (
     RecordSummary,
     choose_record_to_reset,
     latest_in_progress,
+    record_for_device_alert,
     reset_event,
     validate_reset_reason,
 )
@@ -49,6 +50,26 @@ def test_the_latest_in_progress_record_is_the_one_started_most_recently() -> Non
 def test_records_that_are_not_in_progress_are_never_chosen() -> None:
     assert latest_in_progress([NEWEST_FAILED, NEWEST_COMPLETE, NEWEST_RESET]) is None
     assert latest_in_progress([]) is None
+
+
+def test_an_event_without_a_request_attaches_to_a_record_whose_han_transfer_or_activation_failed() -> None:
+    # §5.3 v2: a retried HAN transfer or a re-sent 11.3 can still succeed.
+    assert record_for_device_alert(RECORDS) == NEWEST_FAILED
+    activation_failed = record(7, Status.ACTIVATION_FAILED, 11)
+    assert record_for_device_alert([*RECORDS, activation_failed]) == activation_failed
+
+
+@pytest.mark.parametrize(
+    "status",
+    [Status.REJECTED_BY_DSP, Status.NOT_ACCEPTED_BY_CSP, Status.FAILED_CH_TRANSFER],
+)
+def test_an_event_without_a_request_never_attaches_to_a_record_that_failed_before_the_han(status: Status) -> None:
+    assert record_for_device_alert([record(1, status, 0)]) is None
+
+
+def test_an_event_without_a_request_never_attaches_to_a_complete_or_reset_record() -> None:
+    assert record_for_device_alert([NEWEST_COMPLETE, NEWEST_RESET]) is None
+    assert record_for_device_alert([OLD_IN_PROGRESS, NEWEST_COMPLETE, NEWEST_RESET]) == OLD_IN_PROGRESS
 
 
 @settings(max_examples=100, deadline=None)

@@ -355,30 +355,10 @@ _NEW_PLACES = (
     'ORDER BY m.device_id COLLATE "C", m.bucket_day ON CONFLICT DO NOTHING'
 )
 _STATUSES = {status.value: status for status in ProcessingStatus}  # a dict is cheaper than Enum(value)
-_RANK_TIME_WIDTH = 26  # len("2026-11-20T10:00:00.000000"): fixed, so text order is time order
 
 
-def _moment_rank(moment: datetime) -> str:
-    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    return utc.isoformat(timespec="microseconds")[:_RANK_TIME_WIDTH]  # without the "+00:00"
-
-
-def current_rank(current: CurrentStatus) -> str:
-    """The §5.1 order of a current status as text that sorts the same way byte by byte."""
-    reset, stage, outcome, occurred_at, event_id = current.rank
-    return f"{reset}{stage}{outcome}{_moment_rank(occurred_at)}{event_id}"
-
-
-def earliest_rank(value: EarliestValue) -> str:
-    """The order of 'earliest event carrying a value' (occurred_at, then event_id) as sortable text."""
-    return f"{_moment_rank(value.occurred_at)}{value.event_id}"
-
-
-def _earliest_from_rank(value: str | None, rank: str | None, codec: _Codec) -> EarliestValue | None:
-    if value is None or rank is None:
-        return None
-    occurred_at = datetime.fromisoformat(rank[:_RANK_TIME_WIDTH]).replace(tzinfo=UTC)
-    return EarliestValue(value, occurred_at, rank[_RANK_TIME_WIDTH:])
+def _earliest_from_rank(value: str | None, rank: str | None) -> EarliestValue | None:
+    return None if value is None or rank is None else EarliestValue.from_rank_text(value, rank)
 
 
 def _newer(column: str) -> str:
@@ -458,16 +438,16 @@ def _merge_values(codec: _Codec, delta: RecordDelta, bucket: object) -> tuple[ob
         str(delta.request_id),
         delta.device_id,
         delta.request_id.originator,
-        current_rank(state.current),
+        state.current.rank_text,
         state.current.status.value,
         state.current.reason,
         codec.moment(state.current.occurred_at),
         state.completion.value,
         codec.moment(state.started_at),
         firmware.value if firmware else None,
-        earliest_rank(firmware) if firmware else None,
+        firmware.rank_text if firmware else None,
         device_type.value if device_type else None,
-        earliest_rank(device_type) if device_type else None,
+        device_type.rank_text if device_type else None,
         codec.moment(delta.last_received_at),
         codec.day(delta.last_received_at),
     )
@@ -490,10 +470,12 @@ def _record_from_values(codec: _Codec, row: Sequence[Any]) -> StoredRecord:
         last_received_at,
     ) = row
     state = RecordState(
-        current=CurrentStatus(_STATUSES[status], reason, codec.read_moment(occurred_at), rank[3 + _RANK_TIME_WIDTH :]),
+        current=CurrentStatus(
+            _STATUSES[status], reason, codec.read_moment(occurred_at), CurrentStatus.event_id_of_rank_text(rank)
+        ),
         started_at=codec.read_moment(started_at),
-        firmware_version=_earliest_from_rank(firmware, firmware_rank, codec),
-        device_type=_earliest_from_rank(device_type, device_type_rank, codec),
+        firmware_version=_earliest_from_rank(firmware, firmware_rank),
+        device_type=_earliest_from_rank(device_type, device_type_rank),
     )
     return StoredRecord(
         record_id, ServiceRequestId.from_canonical(request_id), device_id, state, codec.read_moment(last_received_at)
