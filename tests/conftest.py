@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
-from fdtrack.adapters.db.engine import make_engine
-from fdtrack.adapters.db.migrate import upgrade
+from fdtrack.adapters.db.engine import WRITE, make_engine
+from fdtrack.adapters.db.migrate import alembic_config, upgrade
 from fdtrack.adapters.db.schema import metadata
 from fdtrack.adapters.db.store import SqlStore
 
@@ -41,6 +42,14 @@ def require_postgresql() -> None:
     if IN_CI:
         pytest.fail(f"PostgreSQL is mandatory in CI and is not reachable at {PG_BASE_URL}: {problem}")
     pytest.skip(f"PostgreSQL not reachable at {PG_BASE_URL} ({problem}); these tests run in CI")
+
+
+def migrate_to(engine: sa.Engine, revision: str) -> None:
+    """Bring a database to one revision of the past, to test upgrading what an older version wrote."""
+    with engine.connect().execution_options(**WRITE) as connection, connection.begin():
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 @pytest.fixture(scope="session")

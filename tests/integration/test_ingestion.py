@@ -107,6 +107,37 @@ def test_correlation_skips_records_that_are_no_longer_in_progress(store: SqlStor
     assert records[LATER_REQUEST].completion_status.value == "Failed"
 
 
+def test_a_successful_retry_of_a_failed_activation_completes_the_record(store: SqlStore) -> None:
+    # 8F67 (not actioned), then the User re-sends the 11.3 and the device reports success: neither
+    # alert names the Update Firmware request (§5.3 v2).
+    ingest(store, ndjson_events([event("Accepted by DSP", 0), event("Successful HAN Transfer", 60)]))
+    ingest(store, ndjson_events([event("Activation Failed", 120, request_id="-", reason="8F67")]))
+    assert only_record(store).current_status.value == "Activation Failed"
+    summary = ingest(store, ndjson_events([event("Firmware Activated", 300, request_id="-", reason="8F66")]))
+    assert (summary.accepted, summary.rejected) == (1, 0)
+    record = only_record(store)
+    assert (record.current_status.value, record.completion_status.value) == ("Firmware Activated", "Complete")
+    assert [entry.status.value for entry in record.history][-2:] == ["Activation Failed", "Firmware Activated"]
+
+
+def test_a_han_transfer_reported_successful_then_failing_verification_is_not_delivered(store: SqlStore) -> None:
+    ingest(store, ndjson_events([event("Accepted by DSP", 0), event("Successful HAN Transfer", 60, reason="CCS08")]))
+    ingest(store, ndjson_events([event("Not Delivered at HAN", 90, request_id="-", reason="8F1C")]))
+    record = only_record(store)
+    assert (record.current_status.value, record.current_status_reason) == ("Not Delivered at HAN", "8F1C")
+    # A retried transfer can still succeed, and is attached to the same record.
+    ingest(store, ndjson_events([event("Successful HAN Transfer", 200, request_id="-")]))
+    assert only_record(store).current_status.value == "Successful HAN Transfer"
+
+
+def test_a_complete_record_never_takes_an_event_without_a_request(store: SqlStore) -> None:
+    ingest(store, ndjson_events([event("Accepted by DSP", 0), event("Firmware Activated", 60)]))
+    summary = ingest(store, ndjson_events([event("Activation Failed", 90, request_id="-")]))
+    assert summary.rejected == 1
+    assert "no firmware distribution in progress" in summary.errors[0][1]
+    assert only_record(store).current_status.value == "Firmware Activated"
+
+
 def test_an_event_without_request_and_nothing_in_progress_is_kept_for_resubmission(store: SqlStore) -> None:
     summary = ingest(store, ndjson_events([event("Successful HAN Transfer", 0, request_id="-")]))
     assert summary.rejected == 1

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
-from conftest import create_postgresql_schema, require_postgresql
-from fdtrack.adapters.db.engine import WRITE, make_engine
-from fdtrack.adapters.db.migrate import alembic_config, upgrade
+from conftest import create_postgresql_schema, migrate_to, require_postgresql
+from fdtrack.adapters.db.engine import make_engine
+from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.db.types import UtcDateTime
 from fdtrack.domain.derivation import CurrentStatus
@@ -45,13 +44,6 @@ OLD_EVENTS = sa.Table(
     sa.Column("record_id", sa.Integer),
     sa.Column("content_digest", sa.LargeBinary),
 )
-
-
-def migrate_to(engine: sa.Engine, revision: str) -> None:
-    with engine.connect().execution_options(**WRITE) as connection, connection.begin():
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
 
 
 def event(status: str, minute: int) -> RawEvent:
