@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -226,7 +227,9 @@ def test_recomputing_in_small_batches_gives_what_ingestion_stored(database_url: 
             )
         ]
         received = datetime.now(UTC) + timedelta(days=counter)  # each request in a day (partition) of its own
-        ingest(store, ndjson_events(events), IngestOptions(batch_size=10, clock=lambda at=received: at))
+        ingest(
+            store, ndjson_events(events), IngestOptions(batch_size=10, clock=functools.partial(lambda at: at, received))
+        )
     store.dispose()
     before = database_snapshot(database_url)
     engine = make_engine(database_url)
