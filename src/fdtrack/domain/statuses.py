@@ -31,7 +31,7 @@ class Stage(IntEnum):
 
 
 class Outcome(IntEnum):
-    """Whether a stage succeeded; success beats failure at the same stage."""
+    """Whether a stage succeeded; success beats failure at the same stage and instant (§5.1 v2)."""
 
     FAILURE = 0
     SUCCESS = 1
