@@ -1,4 +1,5 @@
-"""A TCP proxy in front of PostgreSQL: `cut` is an outage (connections dropped, new ones refused), `restore` its end."""
+"""A TCP proxy in front of PostgreSQL: `cut` is an outage (connections dropped, new ones refused),
+`blackhole` a server that stops answering (nothing refused, nothing forwarded), `restore` their end."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 
 
 class TcpProxy:
-    """Forwards a local port to the database server; `cut` is an outage, `restore` its end."""
+    """Forwards a local port to the database server; `cut` and `blackhole` are outages, `restore` their end."""
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
@@ -16,8 +17,19 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._forwarding = threading.Event()
+        self._forwarding.set()
+
+    def blackhole(self) -> None:
+        """Stop forwarding in both directions while keeping every connection open and accepting new
+        ones, as a server whose packets are dropped: whatever is sent waits, unanswered."""
+        self._forwarding.clear()
 
     def restore(self) -> None:
+        """End an outage: what a black hole held back is forwarded, and a cut proxy listens again."""
+        self._forwarding.set()
+        if self._listener is not None:
+            return
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -47,6 +59,7 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # the listener was closed: an outage
+            self._forwarding.wait()  # in a black hole, a new connection is accepted and left unanswered
             server = socket.create_connection(self.upstream)
             with self._lock:
                 if self._listener is not listener:
@@ -61,6 +74,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._forwarding.wait()
                 target.sendall(data)
         except OSError:
             pass

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
 from e2e.seed import ALPHA_USER_ID, BETA_USER_ID
-from fdtrack.adapters.db.lean_reads import LeanLookupStore
+from fdtrack.adapters.db.lean_reads import LeanLookupStore, LeanReadTransaction
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.db.tokens import SqlTokenStore
+from fdtrack.domain.errors import RecordsNotFound
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services import lookup
 from integration.conftest import Tokens
@@ -70,3 +74,53 @@ def _delete_all_events_then_fail(store: SqlStore) -> None:
     with store.write() as tx:
         tx.connection.exec_driver_sql("DELETE FROM status_events")
         raise RuntimeError("the batch fails after its first statement")
+
+
+def _only_beta_device(store: SqlStore) -> str:
+    with store.engine.connect() as connection:
+        device: str | None = (
+            connection.execute(
+                sa.text(
+                    "SELECT device_id FROM distribution_records GROUP BY device_id "
+                    "HAVING min(originator_user_id) = :beta AND max(originator_user_id) = :beta"
+                ),
+                {"beta": BETA_USER_ID},
+            )
+            .scalars()
+            .first()
+        )
+    assert device is not None, "the seed gives Beta Power devices of its own"
+    return device
+
+
+def test_a_device_only_another_party_has_costs_the_statements_of_one_nobody_has(
+    api_store: SqlStore, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§7: not found and not permitted must not differ in the database work they take, or in time."""
+    alpha = lookup.Viewer("alpha", frozenset({ALPHA_USER_ID}))
+    policy = RetentionPolicy()
+    lean = LeanLookupStore(api_store.engine)
+    statements: list[str] = []
+    rows = LeanReadTransaction._rows
+
+    def recorded(self: LeanReadTransaction, sql: str, parameters: Sequence[object]) -> list[Any]:
+        statements.append(sql)
+        return rows(self, sql, parameters)
+
+    monkeypatch.setattr(LeanReadTransaction, "_rows", recorded)
+
+    @sa.event.listens_for(api_store.engine, "before_cursor_execute")
+    def _general(_connection: object, _cursor: object, sql: str, *_rest: object) -> None:
+        statements.append(sql)
+
+    def run(device: str) -> list[str]:
+        statements.clear()
+        for source in (lean, api_store):
+            with pytest.raises(RecordsNotFound) as refused:
+                lookup.records_by_device(source, alpha, device, policy)
+            assert str(refused.value) == f"No firmware distribution records found for Device ID {device}"
+        return list(statements)
+
+    others = _only_beta_device(api_store)
+    assert run(others) == run("00-00-00-00-00-00-00-00")
+    assert statements

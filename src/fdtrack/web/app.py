@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from fdtrack.adapters.db.accounts import SqlAccountStore
 from fdtrack.adapters.db.audit import SqlAuditLog
@@ -31,8 +32,11 @@ from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
 from fdtrack.web.api import devices, distributions, events
 from fdtrack.web.api.openapi import install_openapi
+from fdtrack.web.auth import session_cookie_name
+from fdtrack.web.database_admission import DatabaseAdmission, needs_database
 from fdtrack.web.dependencies import WebServices, system_clock
-from fdtrack.web.errors import install_error_handlers
+from fdtrack.web.errors import API_PREFIX, answer_database_unavailable, install_error_handlers
+from fdtrack.web.health import BoundedHealthCheck
 from fdtrack.web.logs import log_request
 from fdtrack.web.metrics import Metrics, RequestMetrics
 from fdtrack.web.routes import audit_log, operations, pages, service_centre, signin, tracking
@@ -40,6 +44,7 @@ from fdtrack.web.security import SecurityHeaders
 from fdtrack.web.settings import WebSettings
 
 _HERE = Path(__file__).parent
+_THREADS_WITHOUT_DATABASE = 10
 log = logging.getLogger("fdtrack.web")
 
 
@@ -68,6 +73,7 @@ def create_app(
         authenticator=TokenAuthenticator(tokens, settings.token_cache_seconds),
         audit_log=SqlAuditLog(store.engine),
         probe=probe,
+        health=BoundedHealthCheck(probe),
         metrics=metrics,
         firmware_requests=store.firmware_requests,
         duis_decoder=DuisDecoder(),
@@ -80,11 +86,11 @@ def create_app(
         # Everything built so far lives as long as the server: the garbage collector need not scan it
         # again, which otherwise stalls every request in flight for tens of milliseconds now and then.
         steady_latency()
-        # Blocking handlers run in worker threads, each holding a pooled connection while it works. With
-        # more threads than the pool keeps connections, every surplus call opens a connection and closes
-        # it after: on PostgreSQL a new server process each time (one look-up in ten under load, which
-        # then waited hundreds of milliseconds). Calls beyond the pool wait for a thread instead.
-        to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+        # Blocking handlers run in worker threads. Those that may use the database are at most POOL_SIZE at
+        # once (DatabaseAdmission): with more, every surplus call would open a connection and close it
+        # after, on PostgreSQL a new server process each time. The threads beyond those serve what needs
+        # no database (static files, the sign-in form), so work stuck on the database never starves it.
+        to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE + _THREADS_WITHOUT_DATABASE
         task = asyncio.create_task(_purge_regularly(web)) if settings.purge_interval_minutes else None
         yield
         if task is not None:
@@ -101,6 +107,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = web
+    app.add_middleware(
+        DatabaseAdmission,
+        slots=POOL_SIZE,
+        deadline_seconds=_deadlines(settings),
+        needs_database=needs_database(frozenset({session_cookie_name(True), session_cookie_name(False)})),
+        unavailable=answer_database_unavailable,
+    )
     app.add_middleware(SecurityHeaders)
     on_done = log_request if settings.access_log else _no_access_log
     app.add_middleware(RequestMetrics, metrics=metrics, on_done=on_done)
@@ -122,6 +135,15 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     return app
+
+
+def _deadlines(settings: WebSettings) -> Callable[[Scope], float]:
+    def deadline(scope: Scope) -> float:
+        if scope["method"] == "POST" and scope["path"].startswith(API_PREFIX):
+            return settings.ingest_deadline_seconds
+        return settings.database_deadline_seconds
+
+    return deadline
 
 
 def _no_access_log(*_args: object) -> None:

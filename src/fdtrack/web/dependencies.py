@@ -19,6 +19,7 @@ from fdtrack.services.operations import OperationsProbe
 from fdtrack.services.ports import FirmwareRequestRegistry, MessageDecoder, Store
 from fdtrack.services.token_ports import TokenStore
 from fdtrack.services.tokens import TokenAuthenticator
+from fdtrack.web.health import BoundedHealthCheck
 from fdtrack.web.metrics import Metrics
 from fdtrack.web.settings import WebSettings
 
@@ -42,6 +43,7 @@ class WebServices:
     authenticator: TokenAuthenticator
     audit_log: AuditLog
     probe: OperationsProbe
+    health: BoundedHealthCheck
     metrics: Metrics
     firmware_requests: FirmwareRequestRegistry
     duis_decoder: MessageDecoder

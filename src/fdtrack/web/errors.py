@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from fdtrack.adapters.event_files import UnreadableInput
 from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
@@ -126,13 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # The database is down or unreachable (or SQLite stayed locked past its timeout): a state that
         # passes. Clients are told when to try again; the pool reconnects by itself once it is back.
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__)
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        if _is_api(request):
-            response: Response = api_error(503, "database_unavailable", DATABASE_UNAVAILABLE)
-        else:
-            response = error_page(request, 503, DATABASE_UNAVAILABLE, title="Service unavailable")
-        response.headers.update(headers)
-        return response
+        return database_unavailable(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
@@ -142,6 +137,21 @@ def install_error_handlers(app: FastAPI) -> None:
                 500, "internal_error", "Try again later. If it keeps happening, tell the DCC Service Desk."
             )
         return error_page(request, 500, "Try again later. If it keeps happening, tell the DCC Service Desk.")
+
+
+def database_unavailable(request: Request) -> Response:
+    """503 with Retry-After: the API's error body or the error page, as the request's address calls for."""
+    if _is_api(request):
+        response: Response = api_error(503, "database_unavailable", DATABASE_UNAVAILABLE)
+    else:
+        response = error_page(request, 503, DATABASE_UNAVAILABLE, title="Service unavailable")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def answer_database_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    """`database_unavailable` sent straight from middleware (see database_admission.py)."""
+    await database_unavailable(Request(scope, receive))(scope, receive, send)
 
 
 def _is_api(request: Request) -> bool:

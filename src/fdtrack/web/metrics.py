@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -22,13 +23,20 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 
 
 class _RecordsByCompletion(Collector):
-    """Counts records at scrape time; the count is kept a few seconds so frequent scrapes stay cheap."""
+    """Counts records at scrape time; the count is kept a few seconds so frequent scrapes stay cheap.
 
-    def __init__(self, count: Callable[[], dict[str, int]], keep_seconds: float) -> None:
+    A count that the database does not answer within `wait_seconds` is left to finish in the
+    background (one at a time) and the scrape goes on without the gauge: /metrics keeps answering
+    while the database is stuck, and /healthz says why."""
+
+    def __init__(self, count: Callable[[], dict[str, int]], keep_seconds: float, wait_seconds: float = 1.0) -> None:
         self._count = count
         self._keep = keep_seconds
+        self._wait = wait_seconds
         self._cached: tuple[float, dict[str, int]] | None = None
         self._lock = threading.Lock()
+        self._counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fdtrack-metrics")
+        self._pending: Future[dict[str, int]] | None = None
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield self._family()  # registering asks only this, so building the app never touches the database
@@ -36,7 +44,7 @@ class _RecordsByCompletion(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             counts = self._counts()
-        except Exception:  # the database is down: /metrics still answers, /healthz says why
+        except Exception:  # the database is down or slow: /metrics still answers, /healthz says why
             log.warning("record counts for /metrics could not be read", exc_info=True)
             return
         family = self._family()
@@ -53,9 +61,21 @@ class _RecordsByCompletion(Collector):
     def _counts(self) -> dict[str, int]:
         with self._lock:
             now = time.monotonic()
-            if self._cached is None or now - self._cached[0] > self._keep:
-                self._cached = (now, self._count())
-            return self._cached[1]
+            if self._cached is not None and now - self._cached[0] <= self._keep:
+                return self._cached[1]
+            if self._pending is None:
+                self._pending = self._counting.submit(self._count)
+            pending = self._pending
+        try:
+            counts = pending.result(timeout=self._wait)  # TimeoutError leaves it counting for a later scrape
+        finally:
+            if pending.done():
+                with self._lock:
+                    if self._pending is pending:
+                        self._pending = None
+        with self._lock:
+            self._cached = (time.monotonic(), counts)
+        return counts
 
 
 class Metrics:

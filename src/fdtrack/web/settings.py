@@ -28,6 +28,11 @@ class WebSettings(Settings):
     # A request's headers and body must arrive within this time, or the connection is closed: a client
     # trickling bytes cannot hold connections open. 60 s carries the largest body at about 300 kB/s.
     request_read_timeout_seconds: float = Field(default=60.0, gt=0, le=3_600)
+    # A request that waits on the database longer than this (a server that stopped answering, a
+    # lock held elsewhere) gets 503 with Retry-After; bodies POSTed to the API (ingestion) get the
+    # second, longer bound, since the largest takes seconds to store.
+    database_deadline_seconds: float = Field(default=5.0, gt=0, le=300)
+    ingest_deadline_seconds: float = Field(default=60.0, gt=0, le=3_600)
     # How long a server remembers whose an API token is; revocation is still checked on every request.
     token_cache_seconds: float = Field(default=30.0, ge=0, le=3_600)
     # One JSON line per request. Off by default: /metrics already counts and times every request (a

@@ -16,6 +16,22 @@ from sqlalchemy.pool import PoolProxiedConnection
 DEFAULT_DATABASE_URL = "sqlite:///fdtrack.db"
 WRITE = {"fdtrack_write": True}
 CONNECT_TIMEOUT_SECONDS = 5
+# A server that stops answering (packets dropped, not refused) is found out by TCP itself: keepalive
+# probes after 5 s of silence, 2 s apart, and any data left unacknowledged for 10 s, end the
+# connection, so no query waits on a dead peer for the kernel's default of 15 minutes or more.
+_TCP_SETTINGS = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
+# Bounds inside the server: a statement or a wait for a lock that runs longer is cancelled there (a
+# batch of ingestion that meets a lock timeout is retried; see store.py). Migrations, which may
+# rewrite whole tables, lift the statement bound for their own transaction (migrate.py).
+STATEMENT_TIMEOUT_MS = 60_000
+LOCK_TIMEOUT_MS = 10_000
+POOL_CHECKOUT_SECONDS = 5
 # Connections each engine keeps open between uses; the web service runs at most this many blocking
 # calls at once (app.py), so that under load it never opens one only to close it again.
 POOL_SIZE = 10
@@ -49,8 +65,8 @@ def make_engine(url: str) -> Engine:
             url,
             pool_size=POOL_SIZE,
             max_overflow=20,
-            pool_timeout=10,
-            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            pool_timeout=POOL_CHECKOUT_SECONDS,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, **_TCP_SETTINGS},
         )
         _configure_postgresql(engine)
         return engine
@@ -78,6 +94,8 @@ def _configure_postgresql(engine: Engine) -> None:
             # holds a million rows (seen: 13,000 events/s falling to 4,000 within a day). A plan per
             # execution sees the partition named by the parameters, as it is now.
             cursor.execute("SET plan_cache_mode = force_custom_plan")
+            cursor.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
         dbapi_connection.commit()
 
 

@@ -32,6 +32,9 @@ def upgrade(engine: Engine) -> None:
             return
     with engine.connect().execution_options(**WRITE) as connection, connection.begin():
         if engine.dialect.name == "postgresql":
+            # A migration may rewrite whole tables: only its own transaction goes without the bounds.
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection

@@ -80,7 +80,6 @@ def _records_table(name: str) -> sa.TableClause:
     )
 
 
-
 def _events_table(name: str) -> sa.TableClause:
     return sa.table(
         name,
@@ -94,9 +93,7 @@ def _events_table(name: str) -> sa.TableClause:
     )
 
 
-def _derive(
-    connection: Connection, events: sa.TableClause, keys: dict[int, tuple[str, str]]
-) -> dict[int, RecordState]:
+def _derive(connection: Connection, events: sa.TableClause, keys: dict[int, tuple[str, str]]) -> dict[int, RecordState]:
     """The state of each of these records from its events; a record with none is left as it is."""
     histories: dict[int, list[TrackingEvent]] = {}
     rows = connection.execute(

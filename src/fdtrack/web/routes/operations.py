@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from fdtrack.services.operations import check_health
 from fdtrack.web.api.schemas import Health
 from fdtrack.web.dependencies import WebServices, api_services
 from fdtrack.web.metrics import CONTENT_TYPE
@@ -22,8 +21,8 @@ WebDep = Annotated[WebServices, Depends(api_services)]
     responses={503: {"model": Health, "description": "The database does not answer"}},
     summary="Liveness and database reachability",
 )
-def healthz(web: WebDep) -> JSONResponse:
-    health = check_health(web.probe)
+async def healthz(web: WebDep) -> JSONResponse:
+    health = await web.health.check()
     body = {
         "status": "ok" if health.healthy else "unavailable",
         "database": "reachable" if health.database_reachable else "unreachable",
