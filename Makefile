@@ -25,9 +25,11 @@ NODE_STAMP := node_modules/.package-lock.json
 $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund --silent
 
+PORT ?= 8000
+
 .PHONY: demo
-demo: install ## Build a demo database from the simulator and show it (SQLite, ./demo.db)
-	$(BIN)/fdtrack --database-url sqlite:///demo.db demo
+demo: install ## Build a demo database from the simulator and show it (SQLite, ./demo.db; PORT=8000)
+	$(BIN)/fdtrack --database-url sqlite:///demo.db demo --port $(PORT)
 
 .PHONY: test
 test: install $(if $(shell command -v npm 2>/dev/null),$(NODE_STAMP)) ## Run the whole test suite (SQLite and PostgreSQL; browser tests need Chromium)

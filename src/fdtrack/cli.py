@@ -19,6 +19,7 @@ from rich.table import Table
 
 from fdtrack.adapters import event_files
 from fdtrack.adapters.csv_export import csv_chunks
+from fdtrack.adapters.db.problems import DATABASE_ERRORS, describe_database_problem
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.duis import documents as duis_documents
 from fdtrack.adapters.duis.decoder import DuisDecoder
@@ -26,6 +27,7 @@ from fdtrack.adapters.duis.schema_check import OperatorSchema, SchemaUnusable
 from fdtrack.adapters.json_export import record_json
 from fdtrack.cli_progress import Progress
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, RecordsNotFound
+from fdtrack.domain.retention import check_purge_moment
 from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
 from fdtrack.services import lookup
 from fdtrack.services import purge as purge_service
@@ -43,7 +45,8 @@ EXIT_USAGE = 2
 EXIT_SOME_REJECTED = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
-err = Console(stderr=True, highlight=False)
+# Messages are never wrapped: piped into a log or another program, a line must stay one line.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Context:
@@ -101,7 +104,19 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FdtrackCommands(click.Group):
+    """The command group; a database that cannot be reached or opened ends any command with one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DATABASE_ERRORS as error:
+            context = ctx.find_object(Context)
+            url = context.settings.database_url if context is not None else ""
+            raise click.ClickException(describe_database_problem(error, url)) from None
+
+
+@click.group(cls=FdtrackCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
     envvar="FDTRACK_DATABASE_URL",
@@ -268,14 +283,26 @@ def reset(context: Context, device_id: str, reason: str, operator: str, request_
 
 @main.command()
 @click.option("--as-of", help="Apply retention as at this RFC 3339 time (default: now).")
+@click.option("--force", is_flag=True, help="Allow an --as-of later than now.")
+@click.option("--dry-run", is_flag=True, help="Print how many records would be deleted, and delete nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 @reports_errors
-def purge(context: Context, as_of: str | None, as_json: bool) -> None:
+def purge(context: Context, as_of: str | None, force: bool, dry_run: bool, as_json: bool) -> None:
     """Delete records whose retention period has passed."""
-    moment = parse_rfc3339(as_of, "--as-of") if as_of else datetime.now(UTC)
+    now = datetime.now(UTC)
+    moment = parse_rfc3339(as_of, "--as-of") if as_of else now
+    if not dry_run:
+        check_purge_moment(moment, now, forced=force, field="--as-of", how_to_force="add --force to do so")
     retention = context.settings.retention
     expired = purge_service.count_expired(context.store, retention, moment)
+    if dry_run:
+        before = format_rfc3339(retention.cutoff(moment).replace(microsecond=0))
+        summary = {"would_delete": expired, "last_received_before": before}
+        click.echo(
+            json.dumps(summary) if as_json else f"would delete {expired} records (last received before {before})"
+        )
+        return
     with Progress("Purging", total=expired or None, unit="records", quiet=as_json) as progress:
         deleted = purge_service.purge(context.store, retention, moment, "cli", on_progress=progress.advance)
     click.echo(json.dumps({"deleted": deleted}) if as_json else f"deleted {deleted} records")

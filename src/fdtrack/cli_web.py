@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import click
@@ -31,6 +32,18 @@ def run_server(settings: WebSettings, context: Context, host: str, port: int, wo
     from fdtrack.web.server import serve  # noqa: PLC0415
 
     serve(settings, context.store, host, port, workers)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once a port another program listens on, before anything is built or any address printed."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {error.strerror or error}; choose another port with --port"
+            ) from None
 
 
 def _hasher(settings: WebSettings) -> Argon2Hasher:
@@ -89,6 +102,7 @@ def accounts_create(context: Context, username: str, role: str, party_name: str 
 @reports_errors
 def serve(context: Context, host: str, port: int, workers: int) -> None:
     """Run the web service."""
+    check_port_free(host, port)
     run_server(_web_settings(context), context, host, port, workers)
 
 
@@ -102,6 +116,8 @@ def serve(context: Context, host: str, port: int, workers: int) -> None:
 @reports_errors
 def demo(context: Context, host: str, port: int, requests: int, large_request_devices: int, no_serve: bool) -> None:
     """Create a demo database with generated data and demo logins, print them and serve."""
+    if not no_serve:
+        check_port_free(host, port)
     settings = _web_settings(context)
     store = context.store
     logins = demo_data.ensure_logins(SqlAccountStore(store.engine), _hasher(settings))

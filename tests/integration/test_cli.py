@@ -155,7 +155,7 @@ def test_purge_as_of_deletes_records_past_retention(database_url: str, events_fi
     fdtrack(database_url, "ingest", str(events_file))
     kept = fdtrack(database_url, "purge", "--as-of", "2000-01-01T00:00:00Z")
     assert kept.output.strip() == "deleted 0 records"
-    gone = fdtrack(database_url, "purge", "--as-of", "2100-01-01T00:00:00Z", "--json")
+    gone = fdtrack(database_url, "purge", "--as-of", "2100-01-01T00:00:00Z", "--force", "--json")
     assert json.loads(gone.output) == {"deleted": 1}
     assert fdtrack(database_url, "lookup", "--device", DEVICE).exit_code == 1
 

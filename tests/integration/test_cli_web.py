@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from click.testing import CliRunner
 
@@ -78,3 +80,15 @@ def test_the_demo_builds_once_and_keeps_its_data_on_a_rerun(database_url: str) -
     )
     store.dispose()
     assert overview.device_count == 300
+
+
+def test_the_demo_reports_a_port_in_use_before_building_anything_or_printing_an_address(database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, output = run(database_url, "demo", "--port", str(port), "--requests", "5")
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in output
+    assert "http://" not in output
+    assert "Building the demo data" not in output

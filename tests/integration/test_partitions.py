@@ -112,7 +112,12 @@ def test_purge_drops_wholly_expired_partitions_and_deletes_expired_rows_beside_l
     # 1 October's partition keeps request 2's live record: its 7 expired records go row by row.
     # 2 October's partition has nothing live left: it goes whole, with its 4 records.
     assert purge(pg_store, RETENTION, as_of, "test") == 7 + 4
-    assert last_purge(pg_store) == {"deleted": 11, "deleted_with_partitions": 4, "firmware_requests_forgotten": 0}
+    assert last_purge(pg_store) == {
+        "as_of": as_of.isoformat(),
+        "deleted": 11,
+        "deleted_with_partitions": 4,
+        "firmware_requests_forgotten": 0,
+    }
     assert date(2026, 10, 1) in days(pg_store)
     assert date(2026, 10, 2) not in days(pg_store)
     assert devices_of(pg_store, 2) == [device(0)]

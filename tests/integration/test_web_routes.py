@@ -240,3 +240,20 @@ def test_results_by_request_show_counts_and_a_page_of_devices(client: TestClient
     assert "Firmware Activated" in page.text
     assert "BEEF0001" in page.text
     assert "Showing devices 1 to 1 of 1" in page.text
+
+
+def test_the_not_found_and_forbidden_pages_keep_the_signed_in_header_and_menu(client: TestClient) -> None:
+    sign_in(client, ALPHA)
+    for path, status in (("/no/such/page", 404), ("/admin/audit-log", 403)):
+        page = client.get(path)
+        assert page.status_code == status
+        assert "Signed in as <strong>alpha</strong>" in page.text
+        assert 'aria-label="Service menu"' in page.text
+        assert "Sign out" in page.text
+
+
+def test_the_not_found_page_of_an_anonymous_visitor_has_no_menu(client: TestClient) -> None:
+    page = client.get("/no/such/page")
+    assert page.status_code == 404
+    assert "Signed in as" not in page.text
+    assert 'aria-label="Service menu"' not in page.text

@@ -22,8 +22,11 @@ class UnreadableInput(Exception):
 
 
 def guess_format(path: str) -> str:
-    """The format named by a file's extension; directories hold DUIS messages."""
-    if path != "-" and Path(path).is_dir():
+    """The format named by a file's extension; directories hold DUIS messages; stdin ('-') is NDJSON,
+    the form upstream systems stream events in."""
+    if path == "-":
+        return "ndjson"
+    if Path(path).is_dir():
         return "duis"
     found = _EXTENSIONS.get(Path(path).suffix.lower())
     if found is None:

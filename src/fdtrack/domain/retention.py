@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from fdtrack.domain.errors import InvalidInput
+
 DEFAULT_RETENTION_DAYS = 30
 
 
@@ -25,3 +27,16 @@ class RetentionPolicy:
     def cutoff(self, as_of: datetime) -> datetime:
         """Records whose newest received_at is before this moment are expired at `as_of`."""
         return as_of - self.period
+
+
+def check_purge_moment(
+    as_of: datetime, now: datetime, *, forced: bool, field: str = "as_of", how_to_force: str = "force it to do so"
+) -> None:
+    """A purge as of a moment still to come deletes records that are within their retention period
+    today: a typing slip of one digit in the year could empty the database. It must be forced."""
+    if as_of > now and not forced:
+        raise InvalidInput(
+            field,
+            f"{as_of.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): a purge as of a future "
+            f"time deletes records still within their retention period; {how_to_force}",
+        )

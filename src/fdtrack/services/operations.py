@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 
-class OperationsProbe(Protocol):
-    """What operators ask the database: is it answering, and the record counts."""
+class DatabaseState(StrEnum):
+    """What a health check found of the database."""
 
-    def database_reachable(self) -> bool: ...
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"
+    READ_ONLY = "read-only"  # answers, but cannot store anything (a read-only file, a full disk, a standby)
+
+
+class OperationsProbe(Protocol):
+    """What operators ask the database: is it answering and able to store, and the record counts."""
+
+    def database_state(self) -> DatabaseState: ...
 
     def records_by_completion(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Health:
-    database_reachable: bool
+    database: DatabaseState
 
     @property
     def healthy(self) -> bool:
-        return self.database_reachable
+        return self.database is DatabaseState.REACHABLE
 
 
 def check_health(probe: OperationsProbe) -> Health:
-    return Health(probe.database_reachable())
+    return Health(probe.database_state())

@@ -28,6 +28,7 @@ def purge(
     actor: str,
     on_progress: Callable[[int], None] | None = None,
     workers: int = PURGE_WORKERS,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> int:
     """Delete every record expired at `as_of`; returns how many were deleted.
 
@@ -48,13 +49,18 @@ def purge(
             shares = [Share(index, parts) for index in range(parts)]
             row_by_row = sum(pool.map(lambda share: _delete_share(store, cutoff, share, report), shares))
     deleted = in_partitions + row_by_row
-    detail: dict[str, object] = {"deleted": deleted, "deleted_with_partitions": in_partitions}
+    # The entry is written when the purge ran; the moment it applied retention as of is in its detail.
+    detail: dict[str, object] = {
+        "as_of": as_of.astimezone(UTC).isoformat(),
+        "deleted": deleted,
+        "deleted_with_partitions": in_partitions,
+    }
     if isinstance(store, RemembersFirmwareRequests):
         detail["firmware_requests_forgotten"] = _forget_firmware_requests(store, cutoff)
     with store.write() as tx:
         tx.append_audit(
             AuditEntry(actor, "purge", f"records last received before {cutoff.isoformat()}", detail),
-            as_of,
+            clock(),
         )
     return deleted
 

@@ -9,17 +9,21 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from fdtrack.adapters.db.problems import storage_problem
 from fdtrack.adapters.event_files import UnreadableInput
 from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, NotPermitted, RecordsNotFound
 from fdtrack.domain.tokens import TokenRefused
+from fdtrack.services.signin import SignedIn
 from fdtrack.services.tokens import AlreadyRevoked
-from fdtrack.web.auth import CsrfRejected, NotSignedIn, login_redirect_location
+from fdtrack.web.auth import CsrfRejected, NotSignedIn, current_session, login_redirect_location
 from fdtrack.web.dependencies import services
+from fdtrack.web.rendering import render
 
 log = logging.getLogger("fdtrack.web")
 RETRY_AFTER_SECONDS = 5
@@ -80,20 +84,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, _error: CsrfRejected) -> Response:
         message = "The form had expired or did not come from this service. Go back, reload the page and try again."
-        return error_page(request, 403, message, title="The form could not be accepted")
+        return await signed_in_error_page(request, 403, message, title="The form could not be accepted")
 
     @app.exception_handler(FdtrackError)
     async def _domain(request: Request, error: FdtrackError) -> Response:
         status, code = _classify(error)
         if _is_api(request):
             return api_error(status, code, str(error))
-        return error_page(request, status, str(error))
+        return await signed_in_error_page(request, status, str(error))
 
     @app.exception_handler(UnreadableInput)
     async def _unreadable(request: Request, error: UnreadableInput) -> Response:
         if _is_api(request):
             return api_error(400, "invalid_body", str(error))
-        return error_page(request, 400, str(error))
+        return await signed_in_error_page(request, 400, str(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
@@ -101,7 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "there is no such API address" if error.status_code == 404 else str(error.detail)
             return api_error(error.status_code, _CODES.get(error.status_code, "error"), message)
         message = "If you typed the address, check it is correct." if error.status_code == 404 else str(error.detail)
-        return error_page(request, error.status_code, message)
+        return await signed_in_error_page(request, error.status_code, message)
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(request: Request, _error: ClientDisconnect) -> Response:
@@ -118,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{field}: {first.get('msg', 'is not valid')}"
         if _is_api(request):
             return api_error(400, "invalid_input", message)
-        return error_page(request, 400, message)
+        return await signed_in_error_page(request, 400, message)
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
@@ -126,6 +130,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_unavailable(request: Request, error: Exception) -> Response:
         # The database is down or unreachable (or SQLite stayed locked past its timeout): a state that
         # passes. Clients are told when to try again; the pool reconnects by itself once it is back.
+        storage = storage_problem(error)
+        if storage is not None:
+            # A full disk or a read-only file does not pass by itself: say so, not "cannot be reached".
+            log.error("database cannot store anything on %s %s: %s", request.method, request.url.path, storage)
+            return database_unavailable(request, f"The tracking database cannot store anything just now: {storage}.")
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(error).__name__)
         return database_unavailable(request)
 
@@ -139,12 +148,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_page(request, 500, "Try again later. If it keeps happening, tell the DCC Service Desk.")
 
 
-def database_unavailable(request: Request) -> Response:
+def database_unavailable(request: Request, message: str = DATABASE_UNAVAILABLE) -> Response:
     """503 with Retry-After: the API's error body or the error page, as the request's address calls for."""
     if _is_api(request):
-        response: Response = api_error(503, "database_unavailable", DATABASE_UNAVAILABLE)
+        response: Response = api_error(503, "database_unavailable", message)
     else:
-        response = error_page(request, 503, DATABASE_UNAVAILABLE, title="Service unavailable")
+        response = error_page(request, 503, message, title="Service unavailable")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -164,11 +173,19 @@ def api_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-def error_page(request: Request, status: int, message: str, title: str | None = None) -> HTMLResponse:
+def error_page(
+    request: Request, status: int, message: str, title: str | None = None, signed_in: SignedIn | None = None
+) -> HTMLResponse:
+    context = {"title": title or _TITLES.get(status, "There is a problem"), "message": message, "status": status}
+    return render(request, "error.html", context, signed_in=signed_in, status_code=status)
+
+
+async def signed_in_error_page(request: Request, status: int, message: str, title: str | None = None) -> HTMLResponse:
+    """The error page with the signed-in account's header and menu, so a 403 or 404 is not a dead end."""
     web = services(request)
-    return web.templates.TemplateResponse(
-        request,
-        "error.html",
-        {"title": title or _TITLES.get(status, "There is a problem"), "message": message, "status": status},
-        status_code=status,
-    )
+    try:
+        signed_in = await run_in_threadpool(current_session, request, web)
+    except Exception:  # the session cannot be read just now: the page is shown without the menu
+        log.info("session not read for the %d page of %s", status, request.url.path, exc_info=True)
+        signed_in = None
+    return error_page(request, status, message, title, signed_in)

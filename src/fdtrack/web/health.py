@@ -6,7 +6,7 @@ import asyncio
 
 from anyio import CapacityLimiter, to_thread
 
-from fdtrack.services.operations import Health, OperationsProbe, check_health
+from fdtrack.services.operations import DatabaseState, Health, OperationsProbe, check_health
 
 HEALTH_BUDGET_SECONDS = 1.5  # /healthz answers within 2 s: load balancers wait about that long
 
@@ -31,7 +31,7 @@ class BoundedHealthCheck:
         try:
             return await asyncio.wait_for(asyncio.shield(probe), timeout=self._budget)
         except TimeoutError:
-            return Health(database_reachable=False)
+            return Health(DatabaseState.UNREACHABLE)
 
     async def _run_probe(self) -> Health:
         return await to_thread.run_sync(check_health, self._probe, abandon_on_cancel=True, limiter=self._limiter)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import Message, Receive, Scope, Send
 
-from fdtrack.services.operations import Health
+from fdtrack.services.operations import DatabaseState, Health
 from fdtrack.web.database_admission import DatabaseAdmission, needs_database
 from fdtrack.web.health import BoundedHealthCheck
 
@@ -128,10 +128,10 @@ class StuckProbe:
         self.release = threading.Event()
         self.calls = 0
 
-    def database_reachable(self) -> bool:
+    def database_state(self) -> DatabaseState:
         self.calls += 1
         self.release.wait()
-        return True
+        return DatabaseState.REACHABLE
 
     def records_by_completion(self) -> dict[str, int]:
         return {}
@@ -145,7 +145,7 @@ def test_the_health_check_answers_unreachable_within_its_budget_and_starts_one_p
         return [await check.check(), await check.check()]
 
     try:
-        assert asyncio.run(story()) == [Health(False), Health(False)]
+        assert asyncio.run(story()) == [Health(DatabaseState.UNREACHABLE)] * 2
         assert probe.calls == 1
     finally:
         probe.release.set()

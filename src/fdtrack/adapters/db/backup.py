@@ -34,8 +34,10 @@ def restore(database_url: str, source: Path) -> None:
         raise BackupFailed(f"{source}: no such backup file")
     url = make_url(normalise_url(database_url))
     if url.get_backend_name() == "sqlite":
-        with _sqlite(source) as backup_copy, _sqlite(_sqlite_path(database_url)) as target:
-            backup_copy.backup(target)
+        with _sqlite(source) as backup_copy:
+            _check_sqlite_backup(backup_copy, source)
+            with _sqlite(_sqlite_path(database_url)) as target:
+                backup_copy.backup(target)
         return
     # pg_restore --clean cannot drop the partitions' inherited keys, so psql first drops fdtrack's
     # own tables (partitions go with them) and then replays the dump, all in one transaction.
@@ -62,6 +64,14 @@ _DROP_FDTRACK_OBJECTS = (
     + ", ".join(["alembic_version", *(table.name for table in metadata.sorted_tables)])
     + " CASCADE; DROP FUNCTION IF EXISTS audit_log_is_append_only() CASCADE;"
 )
+
+
+def _check_sqlite_backup(connection: sqlite3.Connection, source: Path) -> None:
+    """Only a database fdtrack made may replace the current one: anything else would wipe it for nothing."""
+    try:
+        connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise BackupFailed(f"{source} is not an fdtrack backup ({error})") from None
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:

@@ -32,6 +32,7 @@ _TCP_SETTINGS = {
 STATEMENT_TIMEOUT_MS = 60_000
 LOCK_TIMEOUT_MS = 10_000
 POOL_CHECKOUT_SECONDS = 5
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # a writer waits this long for another's lock before "database is locked"
 # Connections each engine keeps open between uses; the web service runs at most this many blocking
 # calls at once (app.py), so that under load it never opens one only to close it again.
 POOL_SIZE = 10
@@ -108,7 +109,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
         cursor.execute("PRAGMA synchronous=NORMAL")  # in WAL mode still safe against process crashes
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps index pages of large tables hot
         # Checkpoint the WAL every ~40 MiB instead of 4: an index page changed by many batches is
         # then copied back to the database once, not once per few batches.

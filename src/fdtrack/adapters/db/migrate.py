@@ -20,6 +20,14 @@ def alembic_config() -> Config:
     return config
 
 
+class UnknownSchemaRevision(Exception):
+    """The database was migrated by a newer fdtrack: its schema revision is not among this one's."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(revision)
+        self.revision = revision
+
+
 def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
@@ -28,8 +36,12 @@ def upgrade(engine: Engine) -> None:
     """Apply pending migrations under a lock; a no-op (one quick query) when already current."""
     heads = head_revisions()
     with engine.connect() as probe:
-        if set(MigrationContext.configure(probe).get_current_heads()) == heads:
-            return
+        current = set(MigrationContext.configure(probe).get_current_heads())
+    if current == heads:
+        return
+    known = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    for revision in sorted(current - known):
+        raise UnknownSchemaRevision(revision)
     with engine.connect().execution_options(**WRITE) as connection, connection.begin():
         if engine.dialect.name == "postgresql":
             # A migration may rewrite whole tables: only its own transaction goes without the bounds.

@@ -92,7 +92,7 @@ class TrackingEvent(BaseModel):
 
 class Health(BaseModel):
     status: str = Field(description="ok, or unavailable")
-    database: str = Field(description="reachable, or unreachable")
+    database: str = Field(description="reachable, unreachable, or read-only (it answers but cannot store anything)")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -25,7 +25,7 @@ async def healthz(web: WebDep) -> JSONResponse:
     health = await web.health.check()
     body = {
         "status": "ok" if health.healthy else "unavailable",
-        "database": "reachable" if health.database_reachable else "unreachable",
+        "database": health.database.value,
     }
     return JSONResponse(body, status_code=200 if health.healthy else 503)
 
