@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 from fdtrack.adapters.event_files import UnreadableInput
 from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, NotPermitted, RecordsNotFound
+from fdtrack.domain.reset import ResetNeedsForce
 from fdtrack.domain.tokens import TokenRefused
 from fdtrack.services.tokens import AlreadyRevoked
 from fdtrack.web.auth import CsrfRejected, NotSignedIn, login_redirect_location
@@ -85,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, error: FdtrackError) -> Response:
         status, code = _classify(error)
         if _is_api(request):
-            return api_error(status, code, str(error))
+            return api_error(status, code, _api_message(error))
         return error_page(request, status, str(error))
 
     @app.exception_handler(UnreadableInput)
@@ -142,6 +143,13 @@ def install_error_handlers(app: FastAPI) -> None:
                 500, "internal_error", "Try again later. If it keeps happening, tell the DCC Service Desk."
             )
         return error_page(request, 500, "Try again later. If it keeps happening, tell the DCC Service Desk.")
+
+
+def _api_message(error: FdtrackError) -> str:
+    """The error's message as an API client needs it: a refused reset says how to force it in the API's terms."""
+    if isinstance(error, ResetNeedsForce):
+        return error.explain('send "force": true')
+    return str(error)
 
 
 def _is_api(request: Request) -> bool:
