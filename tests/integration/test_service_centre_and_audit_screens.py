@@ -101,7 +101,8 @@ def test_a_complete_record_is_reset_only_after_the_extra_confirmation(
     assert 'href="#confirm_not_in_progress"' in unticked.text  # the error summary points at the checkbox
     assert re.search(
         r'id="confirm_not_in_progress-error" class="error-message"><span class="visually-hidden">Error:</span> '
-        r"The record for device [^<]+ is Complete \(Firmware Activated\); tick the box to confirm you want to reset",
+        r"Tick the box to confirm you want to reset this record: "
+        r"it is Complete \(Firmware Activated\), not In Progress",
         unticked.text,
     )
     with api_store.engine.connect() as connection:  # nothing has changed

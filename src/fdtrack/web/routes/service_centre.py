@@ -109,8 +109,12 @@ def _confirm_page(
 ) -> Response:
     confirm_error = None
     if unconfirmed is not None:
-        message = unconfirmed.explain("tick the box to confirm you want")
-        confirm_error = message[:1].upper() + message[1:]
+        # Shorter than the other interfaces' message: the warning above already names the device and request.
+        record = unconfirmed.record
+        confirm_error = (
+            "Tick the box to confirm you want to reset this record: it is "
+            f"{record.completion.value} ({record.current_status.value}), not In Progress"
+        )
     context = {
         "title": ("Error: " if confirm_error else "") + "Check before you reset",
         "heading": "Check before you reset",
