@@ -27,6 +27,7 @@ from fdtrack.adapters.duis.schema_check import OperatorSchema, SchemaUnusable
 from fdtrack.adapters.json_export import record_json
 from fdtrack.cli_progress import Progress
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, RecordsNotFound
+from fdtrack.domain.reset import ResetNeedsForce
 from fdtrack.domain.retention import check_purge_moment
 from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
 from fdtrack.services import lookup
@@ -89,6 +90,9 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except InvalidInput as error:
             raise click.UsageError(str(error)) from None
+        except ResetNeedsForce as error:
+            err.print(error.explain("add --force"), markup=False)
+            sys.exit(EXIT_NOTHING_DONE)
         except (NothingToReset, RecordsNotFound) as error:
             err.print(str(error), markup=False)
             sys.exit(EXIT_NOTHING_DONE)
@@ -270,14 +274,20 @@ def _print_table(records: Iterator[lookup.DistributionRecordView]) -> None:
 @click.option("--reason", required=True, help="Why the device is reset (1-512 characters).")
 @click.option("--operator", required=True, help="Who resets it (recorded in the audit log).")
 @click.option("--request", "request_id", help="Reset the record of this Service Request ID.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Reset the --request record even though it is not In Progress (e.g. Complete); never a Reset by DCC one.",
+)
 @pass_context
 @reports_errors
-def reset(context: Context, device_id: str, reason: str, operator: str, request_id: str | None) -> None:
-    """Reset by DCC: mark a device's In Progress record as reset so the User can re-send."""
-    outcome = reset_device(context.store, device_id, reason, operator, request_id)
+def reset(context: Context, device_id: str, reason: str, operator: str, request_id: str | None, force: bool) -> None:
+    """Reset by DCC: mark a device's In Progress record (or the --request one) as reset so the User can re-send."""
+    outcome = reset_device(context.store, device_id, reason, operator, request_id, force=force)
+    forced = ", forced: it was not In Progress" if outcome.forced else ""
     click.echo(
         f"Reset device {outcome.device_id} in request {outcome.service_request_id} "
-        f"(was {outcome.replaced_status.value}) at {format_rfc3339(outcome.reset_at)}"
+        f"(was {outcome.replaced_status.value}{forced}) at {format_rfc3339(outcome.reset_at)}"
     )
 
 

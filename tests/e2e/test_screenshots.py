@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page
 
 from e2e.conftest import LiveServer, sign_in
-from e2e.seed import ALPHA, CENTRE, LARGE_REQUEST, SHARED_DEVICE
+from e2e.seed import ALPHA, BETA_DEVICE, CENTRE, LARGE_REQUEST, SHARED_DEVICE
 from e2e.test_service_centre_reset import auditor
 
 pytestmark = pytest.mark.browser
@@ -48,12 +48,17 @@ def test_the_service_centre_and_audit_pages_render_and_can_be_captured(
     sign_in(page, CENTRE)
     page.goto(f"/ssmi/device-reset?device_id={SHARED_DEVICE}")
     page.screenshot(path=tmp_path / "service-centre-reset.png", full_page=True)
+    page.goto(f"/ssmi/device-reset?device_id={BETA_DEVICE}")  # a Complete record: the extra confirmation
+    page.get_by_label("Reason for the reset").fill("User says the device still runs the old image")
+    page.get_by_role("button", name="Reset this record").click()
+    page.get_by_role("button", name="Confirm reset").click()  # not ticked: the error state, nothing changes
+    page.screenshot(path=tmp_path / "service-centre-confirm-not-in-progress.png", full_page=True)
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, auditor(live_server))
     page.goto("/admin/audit-log")
     page.screenshot(path=tmp_path / "audit-log.png", full_page=True)
     shots = sorted(path.name for path in tmp_path.glob("*.png"))
-    assert shots == ["audit-log.png", "service-centre-reset.png"]
+    assert shots == ["audit-log.png", "service-centre-confirm-not-in-progress.png", "service-centre-reset.png"]
     if os.environ.get("FDTRACK_UPDATE_SCREENSHOTS") == "1":
         for name in shots:
             shutil.copy(tmp_path / name, DOCS / name)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer, sign_in
-from e2e.seed import ALPHA, ALPHA_USER_ID, CENTRE, DCC, Login, cheap_settings
+from e2e.seed import ALPHA, ALPHA_USER_ID, BETA_DEVICE, CENTRE, DCC, Login, cheap_settings
 from e2e.test_accessibility import serious_violations
 from fdtrack.adapters.db.accounts import SqlAccountStore
 from fdtrack.adapters.passwords import Argon2Hasher
@@ -21,10 +21,16 @@ from fdtrack.services.ingest import RawEvent, ingest
 pytestmark = pytest.mark.browser
 AUDITOR = Login("auditor", "auditor-password-1")
 STUCK_REQUEST = f"{ALPHA_USER_ID}:{DCC}:4000"
+ACTIVATED_REQUEST = f"{ALPHA_USER_ID}:{DCC}:4001"
+STUCK = ("Accepted by DSP", "Approved for Distribution", "Successful CH Transfer")
+ACTIVATED = (*STUCK, "Successful HAN Transfer", "Firmware Activated")
 
 
-def stuck_device(live_server: LiveServer, device: str) -> None:
-    """A device of Alpha's stuck at the CH stage, of its own so other browser tests see nothing change."""
+def stuck_device(
+    live_server: LiveServer, device: str, request_id: str = STUCK_REQUEST, journey: tuple[str, ...] = STUCK
+) -> None:
+    """A device of Alpha's stuck at the CH stage (or at the end of `journey`), of its own so other browser
+    tests see nothing change."""
     start = datetime.now(UTC) - timedelta(days=1)
     events = [
         RawEvent(
@@ -32,15 +38,15 @@ def stuck_device(live_server: LiveServer, device: str) -> None:
             "ndjson",
             "",
             fields={
-                "request_id": STUCK_REQUEST,
+                "request_id": request_id,
                 "device_id": device,
                 "status": status,
                 "occurred_at": format_rfc3339(start + timedelta(hours=n)),
             },
         )
-        for n, status in enumerate(("Accepted by DSP", "Approved for Distribution", "Successful CH Transfer"))
+        for n, status in enumerate(journey)
     ]
-    assert ingest(live_server.store, events).accepted == 3
+    assert ingest(live_server.store, events).accepted == len(journey)
 
 
 def auditor(live_server: LiveServer) -> Login:
@@ -99,6 +105,36 @@ def test_the_service_centre_resets_a_device_and_the_supplier_and_audit_log_show_
     expect(row).to_contain_text("reason: CH transfer stuck for 20 hours")
 
 
+def test_a_complete_record_is_reset_only_once_the_operator_ticks_the_extra_confirmation(
+    page: Page, live_server: LiveServer
+) -> None:
+    device = "00-DB-12-34-56-78-90-D1"
+    stuck_device(live_server, device, ACTIVATED_REQUEST, ACTIVATED)
+
+    sign_in(page, CENTRE)
+    page.goto(f"/ssmi/device-reset?device_id={device}")
+    expect(page.locator(".record")).to_have_count(1)
+    page.get_by_label("Reason for the reset").fill("User says the device still runs the old image")
+    page.get_by_role("button", name="Reset this record").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check before you reset")
+    expect(page.locator("#not-in-progress-warning")).to_contain_text("Complete (Firmware Activated)")
+    expect(page.locator("#reset-party")).to_have_text("Alpha Energy")
+    expect(page.locator("#reset-history .timeline__status")).to_have_text(list(ACTIVATED))
+
+    page.get_by_role("button", name="Confirm reset").click()  # not ticked: refused, nothing changes
+    expect(page.locator("#confirm_not_in_progress-error")).to_contain_text("Tick the box to confirm")
+    page.locator(".error-summary a").click()
+    expect(page.get_by_label("I confirm this record is not In Progress and I still want to reset it")).to_be_focused()
+
+    page.get_by_label("I confirm this record is not In Progress and I still want to reset it").check()
+    page.get_by_role("button", name="Confirm reset").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Device reset")
+    expect(page.locator("#reset-outcome")).to_contain_text("Firmware Activated (not In Progress")
+    page.get_by_role("link", name="Look at the device's records again").click()
+    expect(page.locator(".record")).to_contain_text("Reset by DCC")
+    expect(page.get_by_role("button", name="Reset this record")).to_have_count(0)
+
+
 def test_the_reset_and_audit_pages_have_no_serious_accessibility_violations(
     inspectable_page: Page, live_server: LiveServer
 ) -> None:
@@ -107,6 +143,14 @@ def test_the_reset_and_audit_pages_have_no_serious_accessibility_violations(
     page.goto("/ssmi/device-reset?device_id=00-DB-12-34-56-78-90-A0")
     assert serious_violations(page) == []
     page.get_by_role("button", name="Reset this record").first.click()  # no reason: the error state
+    assert serious_violations(page) == []
+    page.goto(f"/ssmi/device-reset?device_id={BETA_DEVICE}")  # a Complete record: the extra confirmation
+    page.get_by_label("Reason for the reset").fill("User disputes the activation")
+    page.get_by_role("button", name="Reset this record").click()
+    expect(page.locator("#not-in-progress-warning")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Confirm reset").click()  # not ticked: the error state, nothing changes
+    expect(page.locator("#confirm_not_in_progress-error")).to_be_visible()
     assert serious_violations(page) == []
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, auditor(live_server))

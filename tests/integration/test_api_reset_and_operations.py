@@ -9,7 +9,15 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from e2e.seed import ALPHA_NEW_REQUEST, BETA_SHARED_REQUEST, CENTRE, SHARED_DEVICE, cheap_settings
+from e2e.seed import (
+    ALPHA_NEW_REQUEST,
+    BETA_DEVICE,
+    BETA_REQUEST,
+    BETA_SHARED_REQUEST,
+    CENTRE,
+    SHARED_DEVICE,
+    cheap_settings,
+)
 from fdtrack.adapters.db.engine import make_engine
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.web.app import create_app
@@ -40,6 +48,8 @@ def test_the_service_centre_resets_a_device_and_the_reset_is_audited(
     assert json.loads(row.detail) == {
         "reason": "stuck at the CSP",
         "replaced_status": "Accepted by DSP",
+        "replaced_completion": "In Progress",
+        "forced": False,
         "channel": "api",
     }
     status, named = reset(api, tokens.centre, SHARED_DEVICE, {"reason": "also", "request_id": ALPHA_NEW_REQUEST})
@@ -48,8 +58,53 @@ def test_the_service_centre_resets_a_device_and_the_reset_is_audited(
     assert status == 409
     assert nothing["error"] == {
         "code": "nothing_to_reset",
-        "message": f"no firmware distribution in progress for device {SHARED_DEVICE}",
+        "message": f"no firmware distribution in progress for device {SHARED_DEVICE}; "
+        "name a record's Service Request ID to reset a record that is not In Progress",
     }
+
+
+def test_a_record_that_is_not_in_progress_is_reset_only_with_force_true(
+    api: TestClient, tokens: Tokens, api_store: SqlStore
+) -> None:
+    body = {"reason": "User disputes the activation", "request_id": BETA_REQUEST}
+    status, refused = reset(api, tokens.centre, BETA_DEVICE, body)
+    assert status == 409
+    assert refused["error"] == {
+        "code": "nothing_to_reset",
+        "message": f"the record for device {BETA_DEVICE} in request {BETA_REQUEST} is Complete (Firmware Activated); "
+        'send "force": true to reset a record that is not In Progress',
+    }
+    status, unforced = reset(api, tokens.centre, BETA_DEVICE, {**body, "force": False})
+    assert (status, unforced) == (409, refused)
+    with api_store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = 'reset'")).scalar_one() == 0
+
+    status, outcome = reset(api, tokens.centre, BETA_DEVICE, {**body, "force": True})
+    assert status == 200
+    assert (outcome["replaced_status"], outcome["current_status"], outcome["forced"]) == (
+        "Firmware Activated",
+        "Reset by DCC",
+        True,
+    )
+    shown = api.get("/api/v1/distributions", params={"device_id": BETA_DEVICE}, headers=Tokens.header(tokens.beta))
+    record = shown.json()["records"][0]
+    assert (record["current_status"], record["completion_status"]) == ("Reset by DCC", "Failed")
+    with api_store.engine.connect() as connection:
+        detail = connection.execute(sa.text("SELECT detail FROM audit_log WHERE action = 'reset'")).scalar_one()
+    assert json.loads(detail) == {
+        "reason": "User disputes the activation",
+        "replaced_status": "Firmware Activated",
+        "replaced_completion": "Complete",
+        "forced": True,
+        "channel": "api",
+    }
+
+    status, again = reset(api, tokens.centre, BETA_DEVICE, {**body, "force": True})
+    assert status == 409
+    assert again["error"]["message"] == (
+        f"the record for device {BETA_DEVICE} in request {BETA_REQUEST} is already Reset by DCC "
+        "and cannot be reset again"
+    )
 
 
 @pytest.mark.parametrize(
@@ -61,6 +116,7 @@ def test_the_service_centre_resets_a_device_and_the_reset_is_audited(
         (SHARED_DEVICE, {"reason": "x" * 513}, "reason"),
         (SHARED_DEVICE, {"reason": "ok", "request_id": "nonsense"}, "request_id"),
         (SHARED_DEVICE, {"reason": "ok", "surprise": 1}, "surprise"),
+        (SHARED_DEVICE, {"reason": "ok", "force": "perhaps"}, "force"),
         (SHARED_DEVICE, ["reason"], "body"),
         ("00-DB-12", {"reason": "ok"}, "device_id"),
     ],
@@ -150,3 +206,6 @@ def test_the_openapi_document_describes_every_api_operation_and_its_errors(api: 
     assert "422" not in json.dumps(paths)
     assert set(paths["/api/v1/distributions"]["get"]["responses"]) == {"200", "400", "401", "403", "404"}
     assert "bearer" in json.dumps(document["components"]["securitySchemes"]).lower()
+    force = document["components"]["schemas"]["ResetRequest"]["properties"]["force"]
+    assert (force["type"], force["default"]) == ("boolean", False)
+    assert "not In Progress" in force["description"]

@@ -151,6 +151,36 @@ def test_reset_replaces_an_in_progress_status_and_refuses_twice(database_url: st
     assert f"no firmware distribution in progress for device {DEVICE}" in again.output
 
 
+def test_reset_of_a_named_complete_record_needs_force_and_says_how(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "activated.ndjson"
+    path.write_text(
+        "\n".join(
+            line(status, f"2026-11-20T1{n}:00:00Z")
+            for n, status in enumerate(("Accepted by DSP", "Firmware Activated"))
+        )
+    )
+    fdtrack(database_url, "ingest", str(path))
+    named = ("reset", DEVICE, "--reason", "User disputes it", "--operator", "sc-jo", "--request", REQUEST)
+    refused = fdtrack(database_url, *named)
+    assert refused.exit_code == 1
+    assert " ".join(refused.output.split()) == (
+        f"the record for device {DEVICE} in request {REQUEST} is Complete (Firmware Activated); "
+        "add --force to reset a record that is not In Progress"
+    )
+    shown = json.loads(fdtrack(database_url, "lookup", "--device", DEVICE, "--format", "json").output)
+    assert shown["records"][0]["current_status"] == "Firmware Activated"  # nothing changed
+
+    forced = fdtrack(database_url, *named, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "(was Firmware Activated, forced: it was not In Progress)" in forced.output
+    shown = json.loads(fdtrack(database_url, "lookup", "--device", DEVICE, "--format", "json").output)
+    assert shown["records"][0]["current_status"] == "Reset by DCC"
+
+    twice = fdtrack(database_url, *named, "--force")
+    assert twice.exit_code == 1
+    assert "is already Reset by DCC and cannot be reset again" in " ".join(twice.output.split())
+
+
 def test_purge_as_of_deletes_records_past_retention(database_url: str, events_file: Path) -> None:
     fdtrack(database_url, "ingest", str(events_file))
     kept = fdtrack(database_url, "purge", "--as-of", "2000-01-01T00:00:00Z")

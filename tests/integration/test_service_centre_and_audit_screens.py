@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from e2e.seed import ALPHA, BETA_SHARED_REQUEST, CENTRE, SHARED_DEVICE, Login
+from e2e.seed import ALPHA, BETA_DEVICE, BETA_REQUEST, BETA_SHARED_REQUEST, CENTRE, SHARED_DEVICE, Login
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.web.app import create_app
 from fdtrack.web.settings import WebSettings
@@ -47,6 +47,10 @@ def test_the_service_centre_resets_a_device_after_confirming(browser_like: TestC
     assert check.status_code == 200
     assert "Check before you reset" in check.text
     assert "Stuck at CSP &lt;b&gt;x&lt;/b&gt;" in check.text
+    assert re.search(r'id="reset-party">Beta Power<', check.text)  # the record's owner
+    assert 'id="reset-history"' in check.text
+    assert "not-in-progress-warning" not in check.text  # an In Progress record needs no extra confirmation
+    assert 'name="confirm_not_in_progress"' not in check.text
     with api_store.engine.connect() as connection:  # nothing has changed yet
         assert connection.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = 'reset'")).scalar_one() == 0
     forged = browser_like.post(RESET, data={**form, "reason": "x", "csrf_token": "forged"})
@@ -57,12 +61,63 @@ def test_the_service_centre_resets_a_device_after_confirming(browser_like: TestC
     assert "Accepted by DSP" in done.text  # the status replaced
     again = browser_like.post(RESET, data={**form, "reason": "twice"})
     assert again.status_code == 409
-    assert "only an In Progress record can be reset" in again.text
+    assert "is already Reset by DCC and cannot be reset again" in again.text
     with api_store.engine.connect() as connection:
         actor, detail = connection.execute(sa.text("SELECT actor, detail FROM audit_log WHERE action = 'reset'")).one()
     assert actor == CENTRE.username
     assert '"channel": "screen"' in detail
     assert '"reason": "Stuck at CSP <b>x</b>"' in detail
+
+
+def test_a_complete_record_is_reset_only_after_the_extra_confirmation(
+    browser_like: TestClient, api_store: SqlStore
+) -> None:
+    csrf = sign_in(browser_like, CENTRE)
+    found = browser_like.get(RESET, params={"device_id": BETA_DEVICE})
+    assert found.status_code == 200
+    assert found.text.count("Reset this record") == 1  # the Complete record is offered too
+    assert "you will be asked to confirm the reset on the next page" in found.text
+    form = {"csrf_token": csrf, "device_id": BETA_DEVICE, "request_id": BETA_REQUEST}
+    check = browser_like.post(f"{RESET}/check", data={**form, "reason": "User says it never activated"})
+    assert check.status_code == 200
+    assert 'id="not-in-progress-warning"' in check.text
+    assert "This record is not In Progress: it is Complete (Firmware Activated)." in check.text
+    assert re.search(r'id="reset-party">Beta Power<', check.text)
+    history = check.text[check.text.index('id="reset-history"') :]
+    statuses = re.findall(r'<p class="timeline__status">([^<]+)</p>', history)
+    assert statuses == [
+        "Accepted by DSP",
+        "Approved for Distribution",
+        "Successful CH Transfer",
+        "Successful HAN Transfer",
+        "Firmware Activated",
+    ]
+    assert "I confirm this record is not In Progress and I still want to reset it" in check.text
+
+    reason = hidden(check.text, "reason")
+    unticked = browser_like.post(RESET, data={**form, "reason": reason})
+    assert unticked.status_code == 409
+    assert "<title>Error: Check before you reset" in unticked.text
+    assert 'href="#confirm_not_in_progress"' in unticked.text  # the error summary points at the checkbox
+    assert re.search(
+        r'id="confirm_not_in_progress-error" class="error-message"><span class="visually-hidden">Error:</span> '
+        r"Tick the box to confirm you want to reset this record: "
+        r"it is Complete \(Firmware Activated\), not In Progress",
+        unticked.text,
+    )
+    with api_store.engine.connect() as connection:  # nothing has changed
+        assert connection.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = 'reset'")).scalar_one() == 0
+
+    ticked = browser_like.post(RESET, data={**form, "reason": reason, "confirm_not_in_progress": "yes"})
+    assert ticked.status_code == 200
+    assert "Device reset" in ticked.text
+    assert "Firmware Activated (not In Progress: reset after your extra confirmation)" in ticked.text
+    with api_store.engine.connect() as connection:
+        detail = connection.execute(sa.text("SELECT detail FROM audit_log WHERE action = 'reset'")).scalar_one()
+    assert '"forced": true' in detail
+    assert '"replaced_status": "Firmware Activated"' in detail
+    after = browser_like.get(RESET, params={"device_id": BETA_DEVICE})
+    assert "Reset this record" not in after.text  # a Reset by DCC record is never offered again
 
 
 def test_the_reset_screen_explains_bad_device_ids_and_unknown_devices(browser_like: TestClient) -> None:

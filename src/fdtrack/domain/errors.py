@@ -17,7 +17,7 @@ class InvalidInput(FdtrackError):
 
 
 class NothingToReset(FdtrackError):
-    """Reset by DCC found no In Progress record to reset."""
+    """Reset by DCC found no record it may reset (none In Progress, or the named one may not be reset as asked)."""
 
 
 class RecordsNotFound(FdtrackError):

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from fdtrack.domain.errors import InvalidInput, NothingToReset
 from fdtrack.domain.events import MAX_REASON, TrackingEvent
@@ -55,23 +56,68 @@ def validate_reset_reason(reason: object) -> str:
     return require_storable(reason, "reason").strip()
 
 
+class ResetRule(Enum):
+    """What a reset may do to a record with a given Current Status (§5.4, v2)."""
+
+    ALLOWED = "allowed"  # In Progress: reset on the operator's word
+    FORCED_ONLY = "forced only"  # not In Progress: only when named and confirmed (forced)
+    NEVER = "never"  # already Reset by DCC: nothing left to reset
+
+
+def reset_rule(status: ProcessingStatus) -> ResetRule:
+    """The one place that says which statuses a reset may replace, and which of them need forcing."""
+    if status is ProcessingStatus.RESET_BY_DCC:
+        return ResetRule.NEVER
+    if status.completion is CompletionStatus.IN_PROGRESS:
+        return ResetRule.ALLOWED
+    return ResetRule.FORCED_ONLY
+
+
+class ResetNeedsForce(NothingToReset):
+    """The named record is not In Progress: it is reset only when the operator forces the reset (§5.4, v2).
+
+    The message says what the record is; `explain` adds how to force in the words of one interface
+    (a command-line option, an API field, a confirmation on the screen)."""
+
+    def __init__(self, record: RecordSummary) -> None:
+        self.record = record
+        self.situation = (
+            f"the record for device {record.device_id} in request {record.request_id} is "
+            f"{record.completion.value} ({record.current_status.value})"
+        )
+        super().__init__(self.explain("force the reset"))
+
+    def explain(self, how_to_force: str) -> str:
+        """The message with the interface's own way of forcing, e.g. explain("add --force")."""
+        return f"{self.situation}; {how_to_force} to reset a record that is not In Progress"
+
+
 def choose_record_to_reset(
-    device_id: str, records: Sequence[RecordSummary], request_id: ServiceRequestId | None
+    device_id: str, records: Sequence[RecordSummary], request_id: ServiceRequestId | None, *, force: bool = False
 ) -> RecordSummary:
-    """The record a reset applies to, or NothingToReset saying why there is none."""
+    """The record a reset applies to, or NothingToReset saying why there is none.
+
+    Without a named request: the latest In Progress record. A named record is reset unless it is
+    already Reset by DCC; when it is not In Progress, only if `force` (ResetNeedsForce otherwise)."""
     if request_id is None:
         chosen = latest_in_progress(records)
         if chosen is None:
-            raise NothingToReset(f"no firmware distribution in progress for device {device_id}")
+            raise NothingToReset(
+                f"no firmware distribution in progress for device {device_id}; "
+                "name a record's Service Request ID to reset a record that is not In Progress"
+            )
         return chosen
     named = next((r for r in records if r.request_id == request_id), None)
     if named is None:
         raise NothingToReset(f"no firmware distribution record for device {device_id} in request {request_id}")
-    if named.completion is not CompletionStatus.IN_PROGRESS:
+    rule = reset_rule(named.current_status)
+    if rule is ResetRule.NEVER:
         raise NothingToReset(
-            f"the record for device {device_id} in request {request_id} is {named.completion.value} "
-            f"({named.current_status.value}), only an In Progress record can be reset"
+            f"the record for device {device_id} in request {request_id} is already Reset by DCC "
+            "and cannot be reset again"
         )
+    if rule is ResetRule.FORCED_ONLY and not force:
+        raise ResetNeedsForce(named)
     return named
 
 

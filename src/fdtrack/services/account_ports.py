@@ -49,6 +49,10 @@ class AccountReadTransaction(Protocol):
 
     def party_by_name(self, name: str) -> Party | None: ...
 
+    def party_by_user_id(self, user_id: str) -> Party | None:
+        """The party that owns this User ID (a request's originator), if any."""
+        ...
+
     def account_by_username(self, username: str) -> Account | None: ...
 
 

@@ -18,6 +18,7 @@ from fdtrack.adapters.db.problems import storage_problem
 from fdtrack.adapters.event_files import UnreadableInput
 from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, NotPermitted, RecordsNotFound
+from fdtrack.domain.reset import ResetNeedsForce
 from fdtrack.domain.tokens import TokenRefused
 from fdtrack.services.signin import SignedIn
 from fdtrack.services.tokens import AlreadyRevoked
@@ -90,7 +91,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, error: FdtrackError) -> Response:
         status, code = _classify(error)
         if _is_api(request):
-            return api_error(status, code, str(error))
+            return api_error(status, code, _api_message(error))
         return await signed_in_error_page(request, status, str(error))
 
     @app.exception_handler(UnreadableInput)
@@ -161,6 +162,13 @@ def database_unavailable(request: Request, message: str = DATABASE_UNAVAILABLE) 
 async def answer_database_unavailable(scope: Scope, receive: Receive, send: Send) -> None:
     """`database_unavailable` sent straight from middleware (see database_admission.py)."""
     await database_unavailable(Request(scope, receive))(scope, receive, send)
+
+
+def _api_message(error: FdtrackError) -> str:
+    """The error's message as an API client needs it: a refused reset says how to force it in the API's terms."""
+    if isinstance(error, ResetNeedsForce):
+        return error.explain('send "force": true')
+    return str(error)
 
 
 def _is_api(request: Request) -> bool:

@@ -14,12 +14,16 @@ from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.reset import (
     RecordSummary,
+    ResetNeedsForce,
+    ResetRule,
     choose_record_to_reset,
     latest_in_progress,
     record_for_device_alert,
     reset_event,
+    reset_rule,
     validate_reset_reason,
 )
+from fdtrack.domain.statuses import CompletionStatus
 from fdtrack.domain.statuses import ProcessingStatus as Status
 
 DEVICE = "00-DB-12-34-56-78-90-A0"
@@ -102,17 +106,67 @@ def test_a_named_request_without_a_record_for_the_device_is_refused() -> None:
     assert DEVICE in str(raised.value)
 
 
-@pytest.mark.parametrize(
-    ("named", "shown"),
-    [(NEWEST_FAILED, "Not Delivered at HAN"), (NEWEST_COMPLETE, "Firmware Activated"), (NEWEST_RESET, "Reset by DCC")],
-)
-def test_a_named_request_that_is_not_in_progress_is_refused_with_its_status(named: RecordSummary, shown: str) -> None:
-    with pytest.raises(NothingToReset) as raised:
-        choose_record_to_reset(DEVICE, RECORDS, named.request_id)
+NOT_IN_PROGRESS = [status for status in Status if status.completion is not CompletionStatus.IN_PROGRESS]
+IN_PROGRESS = [status for status in Status if status.completion is CompletionStatus.IN_PROGRESS]
+FORCEABLE = [status for status in NOT_IN_PROGRESS if status is not Status.RESET_BY_DCC]
+
+
+def test_every_status_has_a_reset_rule_and_only_reset_by_dcc_can_never_be_replaced() -> None:
+    rules = {status: reset_rule(status) for status in Status}
+    assert [s for s, rule in rules.items() if rule is ResetRule.NEVER] == [Status.RESET_BY_DCC]
+    assert [s for s, rule in rules.items() if rule is ResetRule.ALLOWED] == IN_PROGRESS
+    assert [s for s, rule in rules.items() if rule is ResetRule.FORCED_ONLY] == FORCEABLE
+    assert Status.FIRMWARE_ACTIVATED in FORCEABLE
+    assert Status.NOT_DELIVERED_AT_HAN in FORCEABLE
+
+
+@pytest.mark.parametrize("status", IN_PROGRESS)
+@pytest.mark.parametrize("force", [False, True])
+def test_a_named_in_progress_record_is_reset_whether_forced_or_not(status: Status, force: bool) -> None:
+    named = record(8, status, 1)
+    assert choose_record_to_reset(DEVICE, [*RECORDS, named], named.request_id, force=force) == named
+
+
+@pytest.mark.parametrize("status", FORCEABLE)
+def test_a_named_record_that_is_not_in_progress_needs_forcing_and_says_so(status: Status) -> None:
+    named = record(8, status, 1)
+    with pytest.raises(ResetNeedsForce) as raised:
+        choose_record_to_reset(DEVICE, [*RECORDS, named], named.request_id)
     message = str(raised.value)
-    assert shown in message
-    assert named.completion.value in message
-    assert "only an In Progress record can be reset" in message
+    assert f"is {status.completion.value} ({status.value})" in message
+    assert DEVICE in message
+    assert str(named.request_id) in message
+    assert message.endswith("force the reset to reset a record that is not In Progress")
+    assert raised.value.record == named
+    # Each interface says how to force in its own words; the rest of the message is the same.
+    explained = raised.value.explain("add --force")
+    assert explained == message.replace("force the reset", "add --force")
+    assert isinstance(raised.value, NothingToReset)  # so every interface maps it as a refused reset
+
+
+@pytest.mark.parametrize("status", FORCEABLE)
+def test_a_named_record_that_is_not_in_progress_is_reset_when_forced(status: Status) -> None:
+    named = record(8, status, 1)
+    assert choose_record_to_reset(DEVICE, [*RECORDS, named], named.request_id, force=True) == named
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_named_record_already_reset_by_dcc_is_refused_even_when_forced(force: bool) -> None:
+    with pytest.raises(NothingToReset) as raised:
+        choose_record_to_reset(DEVICE, RECORDS, NEWEST_RESET.request_id, force=force)
+    assert not isinstance(raised.value, ResetNeedsForce)  # forcing would not help: say so
+    assert str(raised.value) == (
+        f"the record for device {DEVICE} in request {NEWEST_RESET.request_id} is already Reset by DCC "
+        "and cannot be reset again"
+    )
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_forcing_without_a_named_request_still_takes_only_an_in_progress_record(force: bool) -> None:
+    assert choose_record_to_reset(DEVICE, RECORDS, None, force=force) == NEW_IN_PROGRESS
+    with pytest.raises(NothingToReset, match="name a record's Service Request ID") as raised:
+        choose_record_to_reset(DEVICE, [NEWEST_FAILED, NEWEST_COMPLETE, NEWEST_RESET], None, force=force)
+    assert not isinstance(raised.value, ResetNeedsForce)
 
 
 @pytest.mark.parametrize("reason", [None, "", "   ", "\n\t", 42, ["stuck"]])

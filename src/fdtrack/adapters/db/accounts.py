@@ -59,6 +59,11 @@ class SqlAccountReadTransaction:
         row = self.connection.execute(select(parties.c.id).where(parties.c.name == name)).first()
         return None if row is None else self._party(row.id)
 
+    def party_by_user_id(self, user_id: str) -> Party | None:
+        query = select(party_user_ids.c.party_id).where(party_user_ids.c.user_id == user_id)
+        party_id = self.connection.execute(query).scalar_one_or_none()
+        return None if party_id is None else self._party(party_id)
+
     def account_by_username(self, username: str) -> Account | None:
         row = self.connection.execute(select(*_account_columns()).where(_A.c.username == username)).first()
         return None if row is None else self._account(row)

@@ -30,13 +30,17 @@ def reset(
     body: ResetRequest,
 ) -> ResetOutcome:
     """Resets the device's In Progress record (or the one of `request_id`); 409 says why when there is none.
-    Audited with who, when, why and the status replaced."""
+    A named record that is not In Progress needs `"force": true` (409 without it); one already Reset by DCC
+    is never reset again. Audited with who, when, why, the status replaced and whether it was forced."""
     principal = authorise(web, request, ApiAction.RESET)
-    outcome = reset_device(web.store, device_id, body.reason, principal.name, body.request_id, channel="api")
+    outcome = reset_device(
+        web.store, device_id, body.reason, principal.name, body.request_id, channel="api", force=body.force
+    )
     return ResetOutcome(
         service_request_id=outcome.service_request_id,
         device_id=outcome.device_id,
         replaced_status=outcome.replaced_status,
         current_status=ProcessingStatus.RESET_BY_DCC,
         reset_at=format_rfc3339(outcome.reset_at),
+        forced=outcome.forced,
     )

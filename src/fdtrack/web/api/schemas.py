@@ -65,6 +65,13 @@ class ResetRequest(BaseModel):
     request_id: str | None = Field(
         default=None, max_length=200, description="Reset this request's record rather than the latest In Progress one"
     )
+    force: bool = Field(
+        default=False,
+        description=(
+            "Reset the `request_id` record even though it is not In Progress (e.g. Complete or Failed); "
+            "without it such a reset is refused with 409. A record already Reset by DCC is never reset again."
+        ),
+    )
 
 
 class ResetOutcome(BaseModel):
@@ -73,6 +80,7 @@ class ResetOutcome(BaseModel):
     replaced_status: ProcessingStatus
     current_status: ProcessingStatus
     reset_at: str
+    forced: bool = Field(description="The record was not In Progress and was reset because `force` was true")
 
 
 class TrackingEvent(BaseModel):
