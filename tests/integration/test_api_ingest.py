@@ -78,7 +78,10 @@ def test_a_json_body_that_is_not_an_array_is_unusable_as_a_whole(api: TestClient
 
 
 def test_an_empty_body_ingests_nothing(api: TestClient, tokens: Tokens) -> None:
-    assert post(api, tokens.admin_ingest, b"") == (200, {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": []})
+    assert post(api, tokens.admin_ingest, b"") == (
+        200,
+        {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": [], "ignored": 0},
+    )
     assert post(api, tokens.admin_ingest, b"[]", "application/json")[0] == 200
 
 
