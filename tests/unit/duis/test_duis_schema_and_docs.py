@@ -53,6 +53,15 @@ BUILDERS: list[Callable[[], str]] = [
     lambda: build.firmware_distribution_failure(1, [D], AT),
     lambda: build.firmware_transfer_alert(D, AT, "FileTransferFailure", counter=1),
     lambda: build.ppmid_firmware_alert(D, AT, "ActivationFailure"),
+    lambda: build.activate_firmware_request(2, D, "2026-11-03T02:00:00Z"),
+    lambda: build.activation_acknowledgement(2, D, AT),
+    lambda: build.read_firmware_version_response(3, D, AT, "0123ABCD"),
+    lambda: build.read_firmware_version_response(3, D, AT, "0123ABCD", code="E20"),
+    lambda: build.command_failure(2, D, AT),
+    lambda: build.firmware_version_mismatch(D, AT, "0123ABCD"),
+    lambda: build.firmware_upgrade_requested([D], AT),
+    lambda: build.device_alert(D, AT, "8F43"),
+    lambda: build.other_response(4, D, AT),
 ]
 
 
