@@ -13,6 +13,7 @@ from duis_messages import FIXTURES, SHARED_DUIS
 from fdtrack.adapters.duis.decoder import DuisDecoder
 from fdtrack.adapters.duis.hardened_xml import parse_document
 from fdtrack.adapters.duis.mapping import markdown_table
+from fdtrack.adapters.duis.response_codes import firmware_request_codes
 from fdtrack.adapters.duis.schema_check import OperatorSchema, SchemaUnusable
 from fdtrack.services.ports import UnusableMessage
 
@@ -93,3 +94,9 @@ def test_a_schema_file_that_cannot_be_loaded_is_reported(tmp_path: Path) -> None
 
 def test_the_docs_reproduce_the_mapping_table_exactly() -> None:
     assert markdown_table() in DOCS.read_text(encoding="utf-8")
+
+
+def test_the_docs_describe_every_11_1_and_11_4_response_code() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    for code, description in firmware_request_codes().items():
+        assert f"| {code} | {description} |" in docs
