@@ -232,7 +232,7 @@ def test_the_published_11_2_response_reports_the_version_the_meter_runs() -> Non
         ),
         (
             "11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML",
-            "registered request 90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000 for 1 devices",
+            "registered request 90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000 for 1 device",
         ),
     ],
 )

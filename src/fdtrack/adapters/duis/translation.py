@@ -99,7 +99,7 @@ def _update_request(message: model.UpdateFirmwareRequest) -> DecodedMessage:
     return DecodedMessage(
         f"SR {message.service_reference} Update Firmware request",
         request=request,
-        note=f"registered request {message.request_id} for {len(message.device_ids)} devices",
+        note=f"registered request {message.request_id} for {_devices(len(message.device_ids))}",
     )
 
 
@@ -196,10 +196,9 @@ def _version_mismatch(message: model.FirmwareVersionMismatch) -> DecodedMessage:
         version=message.version_on_device,
         inventory=message.version_in_inventory,
     )
-    if message.device_type in _TRACKED_TYPES:
-        event["device_type"] = message.device_type
-    elif message.device_type:
+    if message.device_type not in _TRACKED_TYPES:  # a Comms Hub or a Type 2 device: never tracked
         return _ignored(kind, "mismatch.other", f"device type {message.device_type} is not tracked")
+    event["device_type"] = message.device_type
     report = RunningVersion(message.device_id, message.version_on_device, event, kind)
     return DecodedMessage(kind, running_version=report)
 
@@ -255,6 +254,10 @@ def _event(
     if request_id is not None:
         fields["request_id"] = str(request_id)
     return fields
+
+
+def _devices(count: int) -> str:
+    return f"{count} device" if count == 1 else f"{count} devices"
 
 
 def _name(row: Rule) -> str:
