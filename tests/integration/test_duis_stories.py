@@ -417,3 +417,15 @@ def test_messages_about_something_else_are_ignored_and_not_kept_as_rejections(st
     assert rejections(store) == []
     assert summary.notes[0] == ("message-1.xml", f"registered request {m.request_id(9090)} for 2 devices")
     assert [source for source, _ in summary.notes[1:]] == [f"message-{n}.xml" for n in range(2, 6)]
+
+
+def test_remembered_activation_requests_are_forgotten_after_the_retention_period(store: SqlStore) -> None:
+    ingest(store, m.activate_firmware_request(9100, D[0], "2026-11-04T02:00:00Z"))
+    rid = parse_service_request_id(m.request_id(9100, target=D[0]))
+    registry = store.firmware_requests
+    retention = RetentionPolicy()
+    assert registry.recall_activation(rid) is not None
+    purge_service.purge(store, retention, datetime.now(UTC) + timedelta(days=1), "test")
+    assert registry.recall_activation(rid) is not None
+    purge_service.purge(store, retention, datetime.now(UTC) + retention.period + timedelta(days=1), "test")
+    assert registry.recall_activation(rid) is None
