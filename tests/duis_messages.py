@@ -44,15 +44,33 @@ def update_firmware_request(
     )
 
 
-def activate_firmware_request(counter: int, device: str) -> str:
-    """SR 11.3 for one device, immediate."""
+def activate_firmware_request(counter: int, device: str, execution_at: str | None = None) -> str:
+    """SR 11.3 for one device: immediate, or future-dated when `execution_at` is given."""
+    scheduled = f"      <sr:ExecutionDateTime>{execution_at}</sr:ExecutionDateTime>\n" if execution_at else ""
     return (
         _OPEN_REQUEST
         + _request_header(request_id(counter, target=device), "11.3", command_variant=4)
         + "  <sr:Body>\n    <sr:ActivateFirmware>\n"
+        f"{scheduled}"
         f"      <sr:FirmwareHash>{'AB' * 32}</sr:FirmwareHash>\n"
         "    </sr:ActivateFirmware>\n  </sr:Body>\n</sr:Request>\n"
     )
+
+
+def activation_acknowledgement(counter: int, device: str, at: str) -> str:
+    """The I99 acknowledgement of an 11.3: accepted for sending, no GBCS response (yet)."""
+    rid = request_id(counter, target=device)
+    return _response(rid, _swapped(rid), "I99", at, _response_message("11.3", ""))
+
+
+def read_firmware_version_response(counter: int, device: str, at: str, version: str, code: str = "I0") -> str:
+    """The response to an SR 11.2: the meter's DLMS access-response with its running version."""
+    rid = request_id(counter, target=device)
+    extra = ""
+    if code.startswith("I"):
+        payload = base64.b64encode(read_firmware_version(device, counter, version)).decode()
+        extra = f"      <sr:GBCSPayload>{payload}</sr:GBCSPayload>\n"
+    return _response(rid, _swapped(rid), code, at, _response_message("11.2", extra))
 
 
 def update_firmware_response(
@@ -189,6 +207,59 @@ def ppmid_firmware_alert(
     )
 
 
+def command_failure(command_counter: int, device: str, at: str, alert: int = 5) -> str:
+    """DCC Alert CommandFailure: the DCC could not run the command with this Request ID on the device."""
+    return _dcc_alert(
+        "N24",
+        alert,
+        at,
+        "      <sr:CommandFailure>\n"
+        f"        <sr:CommandRequestID>{request_id(command_counter, target=device)}</sr:CommandRequestID>\n"
+        f"        <sr:DeviceID>{device}</sr:DeviceID>\n"
+        "      </sr:CommandFailure>\n",
+    )
+
+
+def firmware_version_mismatch(
+    device: str, at: str, on_device: str, in_inventory: str = "01020304", device_type: str = "ESME", alert: int = 6
+) -> str:
+    """DCC Alert FirmwareVersionMismatch: the device runs another version than the inventory holds."""
+    return _dcc_alert(
+        "N45",
+        alert,
+        at,
+        "      <sr:FirmwareVersionMismatch>\n"
+        f"        <sr:DeviceID>{device}</sr:DeviceID>\n"
+        f"        <sr:DeviceType>{device_type}</sr:DeviceType>\n"
+        f"        <sr:FirmwareVersionSMI>{in_inventory}</sr:FirmwareVersionSMI>\n"
+        f"        <sr:FirmwareVersionDevice>{on_device}</sr:FirmwareVersionDevice>\n"
+        "      </sr:FirmwareVersionMismatch>\n",
+    )
+
+
+def firmware_upgrade_requested(devices: Sequence[str], at: str, firmware_version: str = "0123ABCD") -> str:
+    """DCC Alert FirmwareUpgradeRequested: devices that should be upgraded to a version."""
+    return _dcc_alert(
+        "N51",
+        7,
+        at,
+        "      <sr:FirmwareUpgradeRequested>\n"
+        "        <sr:DeviceType>ESME</sr:DeviceType>\n"
+        f"        <sr:FirmwareVersion>{firmware_version}</sr:FirmwareVersion>\n"
+        f"        <sr:DeviceList>{','.join(devices)}</sr:DeviceList>\n"
+        "      </sr:FirmwareUpgradeRequested>\n",
+    )
+
+
+def other_response(counter: int, device: str, at: str) -> str:
+    """A response to a Service Request that has nothing to do with firmware: SR 4.1.1, a meter read."""
+    rid = request_id(counter, target=device)
+    message = _response_message("4.1", "").replace(
+        "<sr:ServiceReferenceVariant>4.1<", "<sr:ServiceReferenceVariant>4.1.1<"
+    )
+    return _response(rid, _swapped(rid), "I99", at, message)
+
+
 # --- GBCS payloads (General-Signing frames with a dummy 64-octet signature) ---
 
 
@@ -221,6 +292,13 @@ def cs06_future_dated_alert(device: str, counter: int, alert_code: int, outcome:
         + _der(0x30, inner),
     )
     return general_signing(0x03, 1000 + counter, device, USER.replace("-", ""), 0x00CA, content)
+
+
+def read_firmware_version(device: str, counter: int, version: str) -> bytes:
+    """A meter's response to SR 11.2: a DLMS access-response holding the running version (4 octets)."""
+    content = bytes([0xDA]) + counter.to_bytes(4, "big") + bytes([0x00, 0x00, 0x01, 0x09, 0x04])
+    content += bytes.fromhex(version) + bytes([0x01, 0x01, 0x00])
+    return general_signing(0x02, counter, device, USER.replace("-", ""), 0x0059, content)
 
 
 def fdra_alert(device: str, counter: int, alert_code: int) -> bytes:

@@ -34,7 +34,7 @@ from fdtrack.services import lookup
 from fdtrack.services import purge as purge_service
 from fdtrack.services import rejects as rejects_service
 from fdtrack.services.duis_ingest import ingest_duis, reread_duis
-from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent
+from fdtrack.services.ingest import MAX_REPORTED_ERRORS, IngestOptions, IngestSummary, RawEvent
 from fdtrack.services.ingest import ingest as ingest_events
 from fdtrack.services.ports import StoredRejection
 from fdtrack.services.reset import reset_device
@@ -141,6 +141,12 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help='DUIS: also list the messages ignored and the requests registered (JSON: a "notes" list).',
+)
+@click.option(
     "--schema",
     "schema_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -149,7 +155,12 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @pass_context
 @reports_errors
 def ingest(
-    context: Context, paths: tuple[str, ...], input_format: str | None, as_json: bool, schema_path: Path | None
+    context: Context,
+    paths: tuple[str, ...],
+    input_format: str | None,
+    as_json: bool,
+    verbose: bool,
+    schema_path: Path | None,
 ) -> None:
     """Ingest tracking events from files ('-' reads stdin); DUIS: XML files or directories of them."""
     formats = [(path, input_format or event_files.guess_format(path)) for path in paths]
@@ -175,7 +186,7 @@ def ingest(
             else:
                 raw_events = _raw_events(group, counter)
                 summary.add(ingest_events(context.store, raw_events, context.ingest_options(), on_batch))
-    _print_ingest_summary(summary, as_json)
+    _print_ingest_summary(summary, as_json, verbose)
     sys.exit(EXIT_SOME_REJECTED if summary.rejected else 0)
 
 
@@ -203,15 +214,23 @@ def _raw_events(formats: list[tuple[str, str]], counter: event_files.ByteCounter
                 stream.close()
 
 
-def _print_ingest_summary(summary: IngestSummary, as_json: bool) -> None:
+def _print_ingest_summary(summary: IngestSummary, as_json: bool, verbose: bool = False) -> None:
     if as_json:
-        click.echo(json.dumps(summary.as_json()))
+        click.echo(json.dumps(summary.as_json(with_notes=verbose)))
         return
-    click.echo(f"accepted {summary.accepted}, duplicates {summary.duplicates}, rejected {summary.rejected}")
+    click.echo(
+        f"accepted {summary.accepted}, duplicates {summary.duplicates}, rejected {summary.rejected}, "
+        f"ignored {summary.ignored}"
+    )
     for source, error in summary.errors[:20]:
         click.echo(f"  {source}: {error}")
     if summary.rejected > 20:
         click.echo(f"  … and {summary.rejected - 20} more: see `fdtrack rejects list`")
+    if verbose:
+        for source, note in summary.notes:
+            click.echo(f"  {source}: {note}")
+        if len(summary.notes) == MAX_REPORTED_ERRORS:
+            click.echo(f"  … only the first {MAX_REPORTED_ERRORS} notes are listed")
 
 
 @main.command(name="lookup")
@@ -380,7 +399,7 @@ def _reread(context: Context, stored: StoredRejection, source: str) -> Iterator[
     raw = stored.rejection.raw
     if stored.rejection.format == "duis":
         registry = context.store.firmware_requests
-        yield from reread_duis(registry, DuisDecoder(), raw, source, context.ingest_options().clock)
+        yield from reread_duis(context.store, registry, DuisDecoder(), raw, source, context.ingest_options().clock)
     elif stored.rejection.format == "csv":
         yield from event_files.parse_csv_document(raw, source)
     else:

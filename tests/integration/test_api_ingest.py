@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from duis_messages import request_id, update_firmware_request, update_firmware_response
+from duis_messages import other_response, request_id, update_firmware_request, update_firmware_response
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.domain.timestamps import format_rfc3339
 from fdtrack.web.app import create_app
@@ -78,7 +78,10 @@ def test_a_json_body_that_is_not_an_array_is_unusable_as_a_whole(api: TestClient
 
 
 def test_an_empty_body_ingests_nothing(api: TestClient, tokens: Tokens) -> None:
-    assert post(api, tokens.admin_ingest, b"") == (200, {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": []})
+    assert post(api, tokens.admin_ingest, b"") == (
+        200,
+        {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": [], "ignored": 0},
+    )
     assert post(api, tokens.admin_ingest, b"[]", "application/json")[0] == 200
 
 
@@ -153,3 +156,11 @@ def test_ingestion_is_counted_in_the_metrics(api: TestClient, tokens: Tokens) ->
     assert 'fdtrack_events_total{outcome="accepted"} 1.0' in text
     assert 'fdtrack_events_total{outcome="rejected"} 1.0' in text
     assert 'fdtrack_events_total{outcome="duplicate"} 0.0' in text
+
+
+def test_a_duis_message_about_something_else_is_counted_as_ignored(api: TestClient, tokens: Tokens) -> None:
+    message = other_response(8200, "00-DB-12-34-56-78-91-03", AT).encode()
+    status, summary = post(api, tokens.admin_ingest, message, "application/xml", "/api/v1/duis")
+    assert (status, summary) == (200, {"accepted": 0, "duplicates": 0, "rejected": 0, "errors": [], "ignored": 1})
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["IngestSummary"]
+    assert "ignored" in schema["required"]

@@ -45,7 +45,7 @@ def events_file(tmp_path: Path) -> Path:
 def test_ingest_prints_the_json_summary_and_exits_0(database_url: str, events_file: Path) -> None:
     result = fdtrack(database_url, "ingest", "--json", str(events_file))
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"accepted": 2, "duplicates": 0, "rejected": 0, "errors": []}
+    assert json.loads(result.output) == {"accepted": 2, "duplicates": 0, "rejected": 0, "errors": [], "ignored": 0}
 
 
 def test_ingest_exits_3_when_some_events_are_rejected_and_keeps_the_rest(database_url: str, tmp_path: Path) -> None:

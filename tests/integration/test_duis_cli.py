@@ -107,16 +107,10 @@ def test_a_campaign_of_duis_messages_makes_the_same_records_as_its_events(databa
     other = f"sqlite:///{tmp_path / 'events.db'}"
     from_events = fdtrack(other, "ingest", "--json", str(events_file))
     assert from_events.exit_code == 0, from_events.output
-    assert (
-        json.loads(from_duis.output)
-        == json.loads(from_events.output)
-        == {
-            "accepted": 19,
-            "duplicates": 1,
-            "rejected": 0,
-            "errors": [],
-        }
-    )
+    counts = {"accepted": 19, "duplicates": 1, "rejected": 0, "errors": []}
+    # The acknowledgement of the future-dated 11.3 (whose request was not sent) changes nothing: ignored.
+    assert json.loads(from_duis.output) == {**counts, "ignored": 1}
+    assert json.loads(from_events.output) == {**counts, "ignored": 0}
     for counter in (9000, 9001):
         assert looked_up(database_url, counter) == looked_up(other, counter)
     statuses = {record["device_id"]: record["current_status"] for record in looked_up(database_url, 9000)}
@@ -183,6 +177,7 @@ def test_a_response_kept_for_its_missing_request_is_resolved_by_resubmission(dat
         "duplicates": 0,
         "rejected": 0,
         "errors": [],
+        "ignored": 0,
         "resolved": 1,
     }
 
@@ -210,3 +205,38 @@ def test_schema_needs_duis_input(tmp_path: Path) -> None:
     result = fdtrack(f"sqlite:///{tmp_path / 'x.db'}", "ingest", "--schema", str(events), str(events))
     assert result.exit_code == 2
     assert "--schema applies to DUIS messages only" in result.output
+
+
+def test_messages_about_something_else_are_counted_as_ignored_and_listed_with_verbose(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = write_messages(
+        tmp_path / "mixed",
+        [
+            m.update_firmware_request(9600, D[:2]),
+            m.other_response(9601, D[0], at(2, 10)),
+            m.firmware_upgrade_requested(D[:2], at(2, 10)),
+            m.update_firmware_response(9600, at(2, 11)),
+        ],
+    )
+    quiet = fdtrack(database_url, "ingest", "--json", str(folder))
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(quiet.output) == {"accepted": 2, "duplicates": 0, "rejected": 0, "errors": [], "ignored": 2}
+    verbose = fdtrack(database_url, "ingest", "--verbose", str(folder))
+    assert verbose.exit_code == 0, verbose.output
+    lines = verbose.output.splitlines()
+    assert lines[0] == "accepted 0, duplicates 2, rejected 0, ignored 2"
+    assert lines[1:] == [
+        f"  {folder / '01.xml'}: registered request {m.request_id(9600)} for 2 devices",
+        f"  {folder / '02.xml'}: a response for Service Reference 4.1: ignored: not about firmware distribution",
+        f"  {folder / '03.xml'}: DCC Alert N51 FirmwareUpgradeRequested: ignored: asks for an upgrade; names no "
+        "Update Firmware request and no outcome (ESME 0123ABCD)",
+    ]
+    as_json = json.loads(fdtrack(database_url, "ingest", "--json", "--verbose", str(folder / "02.xml")).output)
+    assert as_json["notes"] == [
+        {
+            "source": str(folder / "02.xml"),
+            "note": "a response for Service Reference 4.1: ignored: not about firmware distribution",
+        }
+    ]
+    assert fdtrack(database_url, "rejects", "list").output.strip() == "no rejected events"

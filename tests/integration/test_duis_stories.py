@@ -242,3 +242,190 @@ def test_a_message_received_whole_as_a_body_is_ingested(store: SqlStore) -> None
     response = m.update_firmware_response(8100, at(2, 10)).encode()
     summary = ingest_duis_body(store, store.firmware_requests, decoder, response, "api")
     assert (summary.accepted, summary.rejected) == (2, 0)
+
+
+# --- SPEC v2: retries, later failures, future-dated activation, and the messages that confirm activation ---
+
+
+def delivered(counter: int, device: str) -> list[str]:
+    """An 11.1 for one device, accepted, carried to its Comms Hub and verified by the device (8F72)."""
+    return [
+        m.update_firmware_request(counter, [device], "0123ABCD"),
+        m.update_firmware_response(counter, at(2, 10)),
+        m.csp_delivery_status(counter, device, at(2, 11)),
+        m.device_alert(device, at(3, 9)),
+    ]
+
+
+def the_record(store: SqlStore, counter: int) -> DistributionRecordView:
+    [record] = records(store, counter).values()
+    return record
+
+
+def test_an_activation_refused_by_command_failure_is_retried_and_succeeds(store: SqlStore) -> None:
+    scheduled = ingest(
+        store,
+        *delivered(9000, D[0]),
+        m.activate_firmware_request(9001, D[0], "2026-11-06T02:00:00Z"),
+        m.activation_acknowledgement(9001, D[0], at(3, 10)),
+    )
+    assert (scheduled.rejected, scheduled.ignored) == (0, 0)
+    record = the_record(store, 9000)
+    assert state(record) == ("Successful HAN Transfer", "Activation scheduled for 2026-11-06T02:00:00Z", "In Progress")
+    ingest(store, m.command_failure(9001, D[0], at(6, 2)))
+    assert state(the_record(store, 9000)) == (
+        "Activation Failed",
+        f"CommandFailure (N24): the DCC Systems could not run the Activate Firmware command {m.request_id(9001, D[0])}",
+        "Failed",
+    )
+    ingest(store, m.activate_firmware_request(9002, D[0]), m.activation_response(9002, D[0], at(6, 9), 0))
+    record = the_record(store, 9000)
+    assert state(record) == ("Firmware Activated", "", "Complete")
+    assert history(record) == [
+        "Accepted by DSP",
+        "Successful CH Transfer",
+        "Successful HAN Transfer",
+        "Successful HAN Transfer",
+        "Activation Failed",
+        "Firmware Activated",
+    ]
+
+
+def test_8f67_then_a_successful_resend_of_the_future_dated_activation(store: SqlStore) -> None:
+    ingest(
+        store,
+        *delivered(9010, D[1]),
+        m.activate_firmware_request(9011, D[1], "2026-11-04T02:00:00Z"),
+        m.activation_response(9011, D[1], at(3, 10), None),  # the device took it for later
+        m.future_dated_alert(9011, D[1], at(4, 2), "8F67", 2),
+    )
+    assert state(the_record(store, 9010)) == (
+        "Activation Failed",
+        "8F67: activation not actioned: hash mismatch",
+        "Failed",
+    )
+    summary = ingest(
+        store,
+        m.activate_firmware_request(9012, D[1], "2026-11-05T02:00:00Z"),
+        m.activation_response(9012, D[1], at(4, 9), None),
+        m.future_dated_alert(9012, D[1], at(5, 2), "8F66", 0),
+    )
+    assert (summary.accepted, summary.rejected) == (2, 0)
+    record = the_record(store, 9010)
+    assert state(record) == ("Firmware Activated", "8F66: future-dated activation actioned", "Complete")
+    assert history(record)[-3:] == ["Activation Failed", "Successful HAN Transfer", "Firmware Activated"]
+
+
+def test_a_comms_hub_transfer_reported_successful_then_failed_by_8f1c_is_not_delivered(store: SqlStore) -> None:
+    ingest(
+        store,
+        m.update_firmware_request(9020, D[2:3]),
+        m.update_firmware_response(9020, at(2, 10)),
+        m.csp_delivery_status(9020, D[2], at(2, 11)),
+        m.firmware_transfer_alert(D[2], at(3, 9), "FileTransferSuccess", counter=9020),  # CCS08
+    )
+    assert state(the_record(store, 9020))[0] == "Successful HAN Transfer"
+    ingest(store, m.device_alert(D[2], at(3, 12), "8F1C"))
+    assert state(the_record(store, 9020)) == (
+        "Not Delivered at HAN",
+        "8F1C: firmware verification failed at the device",
+        "Failed",
+    )
+
+
+def test_a_future_dated_acknowledgement_shows_the_schedule_until_8f66_activates(store: SqlStore) -> None:
+    ingest(store, *delivered(9030, D[3]), m.activate_firmware_request(9031, D[3], "2026-11-04T02:00:00Z"))
+    assert state(the_record(store, 9030))[1] == "8F72: image received and verified"  # the request alone: no event
+    ingest(store, m.activation_acknowledgement(9031, D[3], at(3, 10)))
+    assert state(the_record(store, 9030))[1] == "Activation scheduled for 2026-11-04T02:00:00Z"
+    ingest(store, m.future_dated_alert(9031, D[3], at(4, 2), "8F66", 0))
+    assert state(the_record(store, 9030)) == (
+        "Firmware Activated",
+        "8F66: future-dated activation actioned",
+        "Complete",
+    )
+
+
+def test_an_11_2_response_confirms_an_activation_whose_outcome_was_lost(store: SqlStore) -> None:
+    ingest(store, *delivered(9040, D[4]), m.activation_response(9041, D[4], at(4, 9), None, code="E21"))
+    assert state(the_record(store, 9040))[0] == "Activation Failed"
+    other = ingest(store, m.read_firmware_version_response(9042, D[4], at(4, 12), "00000001"))
+    assert (other.accepted, other.ignored) == (0, 1)
+    assert other.notes == [
+        (
+            "message-1.xml",
+            "SR 11.2 response I0: confirms nothing (the device runs 00000001, not the record's firmware "
+            "version 0123ABCD)",
+        )
+    ]
+    confirmed = ingest(store, m.read_firmware_version_response(9043, D[4], at(4, 13), "0123ABCD"))
+    assert (confirmed.accepted, confirmed.ignored) == (1, 0)
+    assert state(the_record(store, 9040)) == (
+        "Firmware Activated",
+        "running version 0123ABCD confirmed by 11.2",
+        "Complete",
+    )
+
+
+def test_a_running_version_in_the_same_run_as_the_distribution_is_judged_once_the_run_is_stored(
+    store: SqlStore,
+) -> None:
+    summary = ingest(store, *delivered(9050, D[5]), m.read_firmware_version_response(9051, D[5], at(4, 9), "0123ABCD"))
+    assert (summary.accepted, summary.rejected, summary.ignored) == (4, 0, 0)
+    assert state(the_record(store, 9050))[0] == "Firmware Activated"
+
+
+def test_8f43_activates_a_delivered_image_and_is_ignored_before_delivery(store: SqlStore) -> None:
+    early = ingest(
+        store,
+        m.update_firmware_request(9060, D[6:7]),
+        m.update_firmware_response(9060, at(2, 10)),
+        m.device_alert(D[6], at(2, 12), "8F43"),
+    )
+    assert early.ignored == 1
+    assert "its status is Accepted by DSP" in early.notes[-1][1]
+    ingest(store, m.device_alert(D[6], at(3, 9)), m.device_alert(D[6], at(4, 2), "8F43"))
+    assert state(the_record(store, 9060)) == (
+        "Firmware Activated",
+        "8F43: the device now executes a new firmware version",
+        "Complete",
+    )
+
+
+def test_a_firmware_version_mismatch_naming_the_new_version_confirms_activation(store: SqlStore) -> None:
+    ingest(store, *delivered(9070, D[7]), m.firmware_version_mismatch(D[7], at(4, 9), "0123ABCD"))
+    record = the_record(store, 9070)
+    assert state(record)[0::2] == ("Firmware Activated", "Complete")
+    assert record.device_type == "ESME"
+
+
+def test_8f1b_fails_the_activation(store: SqlStore) -> None:
+    ingest(store, *delivered(9080, P[0]), m.device_alert(P[0], at(4, 9), "8F1B"))
+    assert state(the_record(store, 9080))[0::2] == ("Activation Failed", "Failed")
+
+
+def test_messages_about_something_else_are_ignored_and_not_kept_as_rejections(store: SqlStore) -> None:
+    summary = ingest(
+        store,
+        m.update_firmware_request(9090, D[:2]),
+        m.other_response(9091, D[0], at(2, 10)),
+        m.firmware_upgrade_requested(D[:2], at(2, 10)),
+        m.command_failure(9092, D[0], at(2, 11)),  # not a remembered 11.3
+        m.device_alert(D[0], at(2, 12), "8F35"),
+    )
+    assert (summary.accepted, summary.rejected, summary.ignored) == (0, 0, 4)
+    assert rejections(store) == []
+    assert summary.notes[0] == ("message-1.xml", f"registered request {m.request_id(9090)} for 2 devices")
+    assert [source for source, _ in summary.notes[1:]] == [f"message-{n}.xml" for n in range(2, 6)]
+
+
+def test_remembered_activation_requests_are_forgotten_after_the_retention_period(store: SqlStore) -> None:
+    ingest(store, m.activate_firmware_request(9100, D[0], "2026-11-04T02:00:00Z"))
+    rid = parse_service_request_id(m.request_id(9100, target=D[0]))
+    registry = store.firmware_requests
+    retention = RetentionPolicy()
+    assert registry.recall_activation(rid) is not None
+    purge_service.purge(store, retention, datetime.now(UTC) + timedelta(days=1), "test")
+    assert registry.recall_activation(rid) is not None
+    purge_service.purge(store, retention, datetime.now(UTC) + retention.period + timedelta(days=1), "test")
+    assert registry.recall_activation(rid) is None

@@ -8,13 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fdtrack.domain.identifiers import ServiceRequestId
-from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent, ingest
+from fdtrack.domain.reset import RecordSummary, record_for_device_alert
+from fdtrack.domain.running_version import why_not_confirmed
+from fdtrack.domain.timestamps import format_rfc3339
+from fdtrack.services.ingest import MAX_REPORTED_ERRORS, IngestOptions, IngestSummary, RawEvent, ingest
 from fdtrack.services.ports import (
+    ActivationFollowUp,
     DecodedMessage,
     FirmwareRequest,
     FirmwareRequestRegistry,
     MessageDecoder,
     PerDeviceOutcome,
+    RunningVersion,
     Store,
     UnusableMessage,
 )
@@ -40,10 +45,17 @@ def ingest_duis(
     options: IngestOptions | None = None,
     on_batch: Callable[[IngestSummary], None] | None = None,
 ) -> IngestSummary:
-    """Ingest DUIS messages in order; every message that cannot be used is kept with its reason."""
+    """Ingest DUIS messages in order; every message that cannot be used is kept with its reason, and every
+    message that means nothing for tracking is counted as ignored with a note saying why."""
     options = options or IngestOptions()
-    translator = DuisTranslator(registry, decoder, options.clock)
-    return ingest(store, translator.raw_events(documents), options, on_batch)
+    translator = DuisTranslator(registry, decoder, options.clock, store)
+    summary = ingest(store, translator.raw_events(documents), options, on_batch)
+    if translator.has_running_versions:
+        # Compared with the records as stored once the rest of the run is in: a report of the running
+        # version is judged against the record the run itself may have just brought to its HAN stage.
+        summary.add(ingest(store, translator.confirmations(), options, on_batch))
+    translator.annotate(summary)
+    return summary
 
 
 def ingest_duis_body(
@@ -59,22 +71,52 @@ def ingest_duis_body(
 
 
 def reread_duis(
-    registry: FirmwareRequestRegistry, decoder: MessageDecoder, raw: str, source: str, clock: Callable[[], datetime]
+    store: Store,
+    registry: FirmwareRequestRegistry,
+    decoder: MessageDecoder,
+    raw: str,
+    source: str,
+    clock: Callable[[], datetime],
 ) -> list[RawEvent]:
     """The events of a kept DUIS message, for re-submission (`fdtrack rejects resubmit`)."""
-    translator = DuisTranslator(registry, decoder, clock)
-    return list(translator.raw_events([DuisDocument(source, raw.encode("utf-8"))]))
+    translator = DuisTranslator(registry, decoder, clock, store)
+    events = list(translator.raw_events([DuisDocument(source, raw.encode("utf-8"))]))
+    return events + list(translator.confirmations())
 
 
 class DuisTranslator:
-    """Turns documents into RawEvents in order, remembering requests as it meets them."""
+    """Turns documents into RawEvents in order, remembering requests as it meets them and noting the
+    messages it ignores; reports of a device's running version wait for `confirmations()`."""
 
     def __init__(
-        self, registry: FirmwareRequestRegistry, decoder: MessageDecoder, clock: Callable[[], datetime]
+        self,
+        registry: FirmwareRequestRegistry,
+        decoder: MessageDecoder,
+        clock: Callable[[], datetime],
+        store: Store,
     ) -> None:
         self._registry = registry
         self._decoder = decoder
         self._clock = clock
+        self._store = store
+        self._running_versions: list[tuple[DuisDocument, RunningVersion]] = []
+        self.ignored = 0
+        self.notes: list[tuple[str, str]] = []
+
+    @property
+    def has_running_versions(self) -> bool:
+        return bool(self._running_versions)
+
+    def annotate(self, summary: IngestSummary) -> None:
+        """Add the run's ignored messages and notes to its summary."""
+        summary.ignored += self.ignored
+        room = MAX_REPORTED_ERRORS - len(summary.notes)
+        summary.notes.extend(self.notes[: max(room, 0)])
+
+    def _note(self, document: DuisDocument, note: str, *, ignored: bool = False) -> None:
+        self.ignored += ignored
+        if len(self.notes) < MAX_REPORTED_ERRORS:
+            self.notes.append((document.source, note))
 
     def raw_events(self, documents: Iterable[DuisDocument]) -> Iterator[RawEvent]:
         # A response can come before its request (files named out of order): hold it back until the
@@ -86,10 +128,7 @@ class DuisTranslator:
             except UnusableMessage as error:
                 yield refused(document, str(error))
                 continue
-            if message.request is not None:
-                yield from self._remember(document, message.request)
-                continue
-            yield from _standalone_events(document, message)
+            yield from self._message_events(document, message)
             outcome = message.per_device
             if outcome is None:
                 continue
@@ -107,13 +146,77 @@ class DuisTranslator:
             else:
                 yield from _per_device_events(document, outcome, request)
 
-    def _remember(self, document: DuisDocument, request: FirmwareRequest) -> Iterator[RawEvent]:
+    def _message_events(self, document: DuisDocument, message: DecodedMessage) -> Iterator[RawEvent]:
+        """What a message says on its own (its per-device outcome aside): notes, requests, events."""
+        if message.ignored:
+            self._note(document, message.note, ignored=True)
+            return
+        if message.request is not None:
+            yield from self._remember(document, message.request, message.note)
+        if message.activation is not None:
+            self._registry.remember_activation(message.activation, self._clock())
+            self._note(document, message.note)
+        yield from _standalone_events(document, message)
+        if message.follow_up is not None:
+            yield from self._follow_up(document, message.follow_up)
+        if message.running_version is not None:
+            if len(self._running_versions) < MAX_DEFERRED:
+                self._running_versions.append((document, message.running_version))
+            else:
+                yield from self._confirmation(document, message.running_version)
+
+    def confirmations(self) -> Iterator[RawEvent]:
+        """The events of the run's running-version reports that confirm an activation, judged now."""
+        reports, self._running_versions = self._running_versions, []
+        for document, report in reports:
+            yield from self._confirmation(document, report)
+
+    def _remember(self, document: DuisDocument, request: FirmwareRequest, note: str) -> Iterator[RawEvent]:
         if not self._registry.remember(request, self._clock()):
             yield refused(
                 document,
                 f"Service Request ID {request.request_id} already names an Update Firmware request with "
                 "another firmware version or device list",
             )
+        else:
+            self._note(document, note)
+
+    def _follow_up(self, document: DuisDocument, follow_up: ActivationFollowUp) -> Iterator[RawEvent]:
+        """An event about an 11.3, when that 11.3 is remembered (and future-dated, for an acknowledgement)."""
+        activation = self._registry.recall_activation(follow_up.request_id)
+        if activation is None or (follow_up.needs_schedule and activation.execution_at is None):
+            self._note(document, follow_up.otherwise, ignored=True)
+            return
+        fields = dict(follow_up.event)
+        if activation.execution_at is not None:
+            fields["reason"] = str(fields["reason"]).replace("{execution_at}", format_rfc3339(activation.execution_at))
+        yield from _standalone_events(document, DecodedMessage("follow-up", events=(fields,)))
+
+    def _confirmation(self, document: DuisDocument, report: RunningVersion) -> Iterator[RawEvent]:
+        """Firmware Activated on the device's open record when the report matches it; otherwise a note."""
+        with self._store.read() as tx:
+            stored = tx.records_by_device(report.device_id, None)
+        summaries = [
+            RecordSummary(r.request_id, r.device_id, r.state.completion, r.state.started_at, r.state.current.status)
+            for r in stored
+        ]
+        chosen = record_for_device_alert(summaries)
+        if chosen is None:
+            self._note(
+                document,
+                f"{report.source}: confirms nothing (no firmware distribution in progress for device "
+                f"{report.device_id})",
+                ignored=True,
+            )
+            return
+        record = next(r for r in stored if r.request_id == chosen.request_id)
+        version = record.state.firmware_version.value if record.state.firmware_version else None
+        why = why_not_confirmed(report.version, version, record.state.current.status)
+        if why is not None:
+            self._note(document, f"{report.source}: confirms nothing ({why})", ignored=True)
+            return
+        fields = {**report.event, "request_id": str(record.request_id)}
+        yield from _standalone_events(document, DecodedMessage("confirmation", events=(fields,)))
 
 
 def refused(document: DuisDocument, reason: str) -> RawEvent:

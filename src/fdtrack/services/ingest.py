@@ -42,27 +42,37 @@ class RawEvent:
 
 @dataclass(slots=True)
 class IngestSummary:
-    """What an ingestion did: the counts of §8.1 and the first errors with their sources."""
+    """What an ingestion did: the counts of §8.1, the first errors with their sources, and the messages
+    ignored as meaning nothing for tracking (DUIS), with the first notes on what was done or ignored."""
 
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    ignored: int = 0
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, other: IngestSummary) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.ignored += other.ignored
         room = MAX_REPORTED_ERRORS - len(self.errors)
         self.errors.extend(other.errors[: max(room, 0)])
+        room = MAX_REPORTED_ERRORS - len(self.notes)
+        self.notes.extend(other.notes[: max(room, 0)])
 
-    def as_json(self) -> dict[str, object]:
-        return {
+    def as_json(self, *, with_notes: bool = False) -> dict[str, object]:
+        body: dict[str, object] = {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "errors": [{"source": source, "error": error} for source, error in self.errors],
+            "ignored": self.ignored,
         }
+        if with_notes:
+            body["notes"] = [{"source": source, "note": note} for source, note in self.notes]
+        return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -220,13 +220,56 @@ class PerDeviceOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivationRequest:
+    """An Activate Firmware request (SR 11.3), remembered so its acknowledgement and failures can be told."""
+
+    request_id: ServiceRequestId
+    device_id: str
+    execution_at: datetime | None  # future-dated: when the device is to activate its image
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationFollowUp:
+    """An event about a remembered 11.3 that holds only when that 11.3 is known (and, if `needs_schedule`,
+    future-dated); its reason may name {execution_at}. Otherwise the message is ignored with `otherwise`."""
+
+    request_id: ServiceRequestId
+    event: Mapping[str, object]
+    needs_schedule: bool
+    otherwise: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunningVersion:
+    """A device's report of the firmware it runs (None: only that it changed). It confirms activation of the
+    record an event without a request would attach to, with `event`, when it matches that record."""
+
+    device_id: str
+    version: str | None
+    event: Mapping[str, object]
+    source: str  # what reported it, for the note when it confirms nothing
+
+
+@dataclass(frozen=True, slots=True)
 class DecodedMessage:
-    """What one upstream message means for tracking: a request to remember, events, a per-device outcome."""
+    """What one upstream message means for tracking: a request to remember, events, a per-device outcome,
+    or, when it means nothing for tracking, a note saying why it is ignored."""
 
     kind: str
     request: FirmwareRequest | None = None
     events: tuple[Mapping[str, object], ...] = ()
     per_device: PerDeviceOutcome | None = None
+    activation: ActivationRequest | None = None
+    follow_up: ActivationFollowUp | None = None
+    running_version: RunningVersion | None = None
+    note: str = ""
+
+    @property
+    def ignored(self) -> bool:
+        """Nothing to store: no event, no request to remember, nothing that depends on stored data."""
+        return not (
+            self.events or self.request or self.per_device or self.activation or self.follow_up or self.running_version
+        )
 
 
 class MessageDecoder(Protocol):
@@ -236,7 +279,8 @@ class MessageDecoder(Protocol):
 
 
 class FirmwareRequestRegistry(Protocol):
-    """Remembered Update Firmware requests, kept as long as their records (retention, SPEC §6)."""
+    """Remembered Update Firmware requests, kept as long as their records (retention, SPEC §6), and
+    remembered Activate Firmware requests, kept for the retention period."""
 
     def remember(self, request: FirmwareRequest, received_at: datetime) -> bool:
         """Keep a request; False when its Service Request ID already names a request with other content."""
@@ -244,8 +288,15 @@ class FirmwareRequestRegistry(Protocol):
 
     def recall(self, request_id: ServiceRequestId) -> FirmwareRequest | None: ...
 
+    def remember_activation(self, request: ActivationRequest, received_at: datetime) -> None:
+        """Keep an 11.3; one sent again under the same Service Request ID changes nothing."""
+        ...
+
+    def recall_activation(self, request_id: ServiceRequestId) -> ActivationRequest | None: ...
+
     def forget_expired(self, cutoff: datetime, limit: int) -> int:
-        """Forget up to `limit` requests received before `cutoff` that no longer have any record."""
+        """Forget up to `limit` requests received before `cutoff` that no longer have any record
+        (11.3 requests never have one of their own)."""
         ...
 
 

@@ -126,7 +126,8 @@ def test_an_error_response_refuses_every_device_with_the_code_and_its_meaning() 
     assert outcome is not None
     assert (outcome.status, outcome.reason, outcome.listed) == (
         "Rejected by DSP",
-        "E110102: DCC Systems rejected the Service Request",
+        "E110102: Update Firmware failed validation: the FirmwareVersion does not match the version the "
+        "Certified Products List holds for the image",
         {},
     )
 
@@ -202,23 +203,45 @@ def test_unbase64_payload_is_refused() -> None:
     assert refusal(document[:start] + "!!" + document[start:]) == "DeviceAlertMessage/GBCSPayload: not valid base64"
 
 
+def test_the_published_11_2_response_reports_the_version_the_meter_runs() -> None:
+    decoded = DuisDecoder().decode((SHARED_DUIS / "readfw-response.xml").read_bytes())
+    assert decoded.running_version is not None
+    assert (decoded.running_version.device_id, decoded.running_version.version) == (
+        "88-73-84-57-00-2F-96-1E",
+        "0C230000",
+    )
+    assert decoded.running_version.event["reason"] == "running version 0C230000 confirmed by 11.2"
+
+
 @pytest.mark.parametrize(
-    ("name", "reason"),
+    ("name", "note"),
     [
-        ("readfw-response.xml", "a response for Service Reference 11.2 is not part of firmware distribution tracking"),
-        ("acknowledgement-error.xml", "a response for Service Reference 11.2 is not part of firmware distribution"),
-        ("CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML", None),
-        ("11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML", None),
+        (
+            "acknowledgement-error.xml",
+            "SR 11.2 response E65: ignored: confirms nothing (no running version in it)",
+        ),
+        (
+            "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML",
+            "registered activation request 90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1000 for device "
+            "00-DB-12-34-56-78-90-A0",
+        ),
+        (
+            "CS06_11.3_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML",
+            "registered activation request 90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1001 for device "
+            "00-DB-12-34-56-78-90-A0, activation scheduled for 2030-01-15T09:00:00Z",
+        ),
+        (
+            "11.1_UPDATE_FIRMWARE_REQUEST_DUIS.XML",
+            "registered request 90-B3-D5-1F-30-01-00-00:90-B3-D5-1F-30-00-00-02:1000 for 1 device",
+        ),
     ],
 )
-def test_the_published_samples_are_understood_or_refused_as_unrelated(name: str, reason: str | None) -> None:
-    content = (SHARED_DUIS / name).read_bytes()
-    if reason is None:
-        assert DuisDecoder().decode(content).events == ()
-    else:
-        assert refusal(content).startswith(reason)
+def test_the_published_samples_are_understood_with_a_note(name: str, note: str) -> None:
+    decoded = DuisDecoder().decode((SHARED_DUIS / name).read_bytes())
+    assert (decoded.events, decoded.note) == ((), note)
 
 
-def test_other_device_alerts_are_not_part_of_tracking() -> None:
-    document = device_alert(E0, "2026-11-02T10:00:00Z", alert_code="8F35")
-    assert refusal(document) == "device alert 8F35 is not part of firmware distribution tracking"
+def test_other_device_alerts_are_ignored_with_a_note() -> None:
+    decoded = DuisDecoder().decode(device_alert(E0, "2026-11-02T10:00:00Z", alert_code="8F35").encode())
+    assert decoded.ignored
+    assert decoded.note == "Device alert 8F35: ignored: not about firmware distribution"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from duis_messages import SHARED_DUIS
@@ -81,3 +83,16 @@ def test_a_truncated_payload_is_refused_with_the_part_that_is_missing(cut: int) 
     )
     with pytest.raises(gbcs.GbcsError, match=r"truncated|not"):
         gbcs.decode_activation_response(gbcs.parse_general_signing(payload[:cut]))
+
+
+def test_the_meter_s_11_2_response_gives_its_running_version_from_the_mac_protected_frame() -> None:
+    document = (SHARED_DUIS / "readfw-response.xml").read_text()
+    payload = base64.b64decode(document.split("GBCSPayload>")[1].split("<")[0])
+    message = gbcs.parse_general_signing(gbcs.unwrap_general_ciphering(payload))
+    assert (message.originator, gbcs.decode_running_version(message)) == ("88-73-84-57-00-2F-96-1E", "0C230000")
+
+
+def test_an_encrypted_general_ciphering_frame_is_not_read() -> None:
+    encrypted = bytes([0xDD, 0, 0, 0, 0, 0, 0, 6, 0x31, 0, 0, 0, 0, 0xFF])
+    with pytest.raises(gbcs.GbcsError, match="encrypted"):
+        gbcs.unwrap_general_ciphering(encrypted)

@@ -13,6 +13,7 @@ from duis_messages import FIXTURES, SHARED_DUIS
 from fdtrack.adapters.duis.decoder import DuisDecoder
 from fdtrack.adapters.duis.hardened_xml import parse_document
 from fdtrack.adapters.duis.mapping import markdown_table
+from fdtrack.adapters.duis.response_codes import firmware_request_codes
 from fdtrack.adapters.duis.schema_check import OperatorSchema, SchemaUnusable
 from fdtrack.services.ports import UnusableMessage
 
@@ -53,6 +54,15 @@ BUILDERS: list[Callable[[], str]] = [
     lambda: build.firmware_distribution_failure(1, [D], AT),
     lambda: build.firmware_transfer_alert(D, AT, "FileTransferFailure", counter=1),
     lambda: build.ppmid_firmware_alert(D, AT, "ActivationFailure"),
+    lambda: build.activate_firmware_request(2, D, "2026-11-03T02:00:00Z"),
+    lambda: build.activation_acknowledgement(2, D, AT),
+    lambda: build.read_firmware_version_response(3, D, AT, "0123ABCD"),
+    lambda: build.read_firmware_version_response(3, D, AT, "0123ABCD", code="E20"),
+    lambda: build.command_failure(2, D, AT),
+    lambda: build.firmware_version_mismatch(D, AT, "0123ABCD"),
+    lambda: build.firmware_upgrade_requested([D], AT),
+    lambda: build.device_alert(D, AT, "8F43"),
+    lambda: build.other_response(4, D, AT),
 ]
 
 
@@ -84,3 +94,9 @@ def test_a_schema_file_that_cannot_be_loaded_is_reported(tmp_path: Path) -> None
 
 def test_the_docs_reproduce_the_mapping_table_exactly() -> None:
     assert markdown_table() in DOCS.read_text(encoding="utf-8")
+
+
+def test_the_docs_describe_every_11_1_and_11_4_response_code() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    for code, description in firmware_request_codes().items():
+        assert f"| {code} | {description} |" in docs

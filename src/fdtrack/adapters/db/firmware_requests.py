@@ -1,4 +1,5 @@
-"""Remembered DUIS Update Firmware requests (SR 11.1 / 11.4) in SQL, identically on SQLite and PostgreSQL."""
+"""Remembered DUIS Update Firmware (SR 11.1 / 11.4) and Activate Firmware (SR 11.3) requests in SQL, identically
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from sqlalchemy import Engine, delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fdtrack.adapters.db.engine import WRITE
-from fdtrack.adapters.db.schema import distribution_records, duis_firmware_requests
+from fdtrack.adapters.db.schema import distribution_records, duis_activation_requests, duis_firmware_requests
 from fdtrack.domain.identifiers import ServiceRequestId, parse_service_request_id
-from fdtrack.services.ports import FirmwareRequest
+from fdtrack.services.ports import ActivationRequest, FirmwareRequest
 
 _T = duis_firmware_requests
+_A = duis_activation_requests
 
 
 def content_digest(request: FirmwareRequest) -> bytes:
@@ -76,6 +78,27 @@ class SqlFirmwareRequestRegistry:
             device_type=row.device_type,
         )
 
+    def remember_activation(self, request: ActivationRequest, received_at: datetime) -> None:
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(_A)
+            .values(
+                service_request_id=str(request.request_id),
+                device_id=request.device_id,
+                execution_at=request.execution_at,
+                received_at=received_at,
+            )
+            .on_conflict_do_nothing(index_elements=["service_request_id"])
+        )
+        with self._writer.begin() as connection:
+            connection.execute(statement)
+
+    def recall_activation(self, request_id: ServiceRequestId) -> ActivationRequest | None:
+        query = select(_A.c.device_id, _A.c.execution_at).where(_A.c.service_request_id == str(request_id))
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else ActivationRequest(request_id, row.device_id, row.execution_at)
+
     def forget_expired(self, cutoff: datetime, limit: int) -> int:
         """Forget requests received before the cutoff whose records are all gone (purged or never made)."""
         has_records = exists().where(distribution_records.c.service_request_id == _T.c.service_request_id)
@@ -87,4 +110,16 @@ class SqlFirmwareRequestRegistry:
             )
             if ids:
                 connection.execute(delete(_T).where(_T.c.id.in_(ids)))
-        return len(ids)
+            room = limit - len(ids)
+            activations = (
+                list(
+                    connection.execute(
+                        select(_A.c.id).where(_A.c.received_at < cutoff).order_by(_A.c.id).limit(room)
+                    ).scalars()
+                )
+                if room > 0
+                else []
+            )
+            if activations:
+                connection.execute(delete(_A).where(_A.c.id.in_(activations)))
+        return len(ids) + len(activations)

@@ -213,6 +213,21 @@ duis_firmware_requests = Table(
 )
 
 
+# DUIS Activate Firmware requests (migration 0009_activation_schedules): SR 11.3 remembered so that
+# a later acknowledgement can show a future-dated activation's ExecutionDateTime, and a DCC Alert
+# CommandFailure can be told to concern an 11.3. Forgotten once older than the retention period.
+duis_activation_requests = Table(
+    "duis_activation_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("service_request_id", String(100), nullable=False, unique=True),
+    Column("device_id", String(23), nullable=False),
+    Column("execution_at", UtcDateTime),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "received_at"),
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # API tokens (migration 0004_api_tokens). Only a SHA-256 of each token is kept; a revoked token
 # keeps its row (revoked_at set) so listings and the audit log can still name it.

@@ -1,4 +1,4 @@
-"""GBCS payloads carried in DUIS: the General-Signing frame and the CS06 Activate Firmware outcomes."""
+"""GBCS payloads carried in DUIS: General-Signing frames, CS06 Activate Firmware outcomes, running versions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ FUTURE_DATED_ACTIONED = 0x8F66
 FUTURE_DATED_NOT_ACTIONED = 0x8F67
 
 _GENERAL_SIGNING = 0xDF
+_GENERAL_CIPHERING = 0xDD
+_ENCRYPTED = 0x20  # security control bit: the content is encrypted, not only authenticated
+_INVOCATION_COUNTER_LENGTH = 4
+_MAC_LENGTH = 12  # GBCS truncates the GMAC tag to 12 octets
+_DLMS_ACCESS_RESPONSE = 0xDA
+_DLMS_OCTET_STRING = 0x09
+_DLMS_LONG_INVOKE_ID_LENGTH = 4
+_FIRMWARE_VERSION_OCTETS = 4  # DUIS FirmwareVersion: 8 hexadecimal characters
 _TRANSACTION_ID_LENGTH = 9  # CRA flag and the 8-octet originator counter
 _SYSTEM_TITLE_LENGTH = 8
 _DATE_TIME_LENGTH = 12  # a DLMS COSEM date-time
@@ -79,6 +87,54 @@ def parse_general_signing(payload: bytes) -> GeneralSigning:
     return GeneralSigning(
         cra_flag, counter, originator, recipient, int.from_bytes(other_information[:2], "big"), content
     )
+
+
+def unwrap_general_ciphering(payload: bytes) -> bytes:
+    """The content of a MAC-protected General-Ciphering frame (0xDD), or the payload itself when it is not one.
+
+    A device response authenticated but not encrypted (e.g. to SR 11.2) carries its General-Signing frame
+    in clear between a security header and a 12-octet MAC; the MAC is checked by the DCC, not here.
+    """
+    if not payload or payload[0] != _GENERAL_CIPHERING:
+        return payload
+    reader = _Reader(payload, "GBCS General-Ciphering")
+    reader.byte("general-ciphering tag")
+    for part in ("transaction id", "originator system title", "recipient system title", "date-time", "other info"):
+        reader.take(reader.length(part), part)
+    if reader.byte("key info") != 0:
+        raise GbcsError("GBCS General-Ciphering: carries key info (an encrypted message), which cannot be read")
+    content = reader.take(reader.length("ciphered content"), "ciphered content")
+    inner = _Reader(content, "GBCS General-Ciphering")
+    if inner.byte("security control") & _ENCRYPTED:
+        raise GbcsError("GBCS General-Ciphering: the content is encrypted and cannot be read")
+    inner.take(_INVOCATION_COUNTER_LENGTH, "invocation counter")
+    if inner.remaining < _MAC_LENGTH:
+        raise GbcsError("GBCS General-Ciphering: truncated in the MAC")
+    return inner.take(inner.remaining - _MAC_LENGTH, "content")
+
+
+def decode_running_version(message: GeneralSigning) -> str:
+    """The firmware version a device reports running in its response to SR 11.2 (a DLMS access-response).
+
+    Only the DLMS form (electricity meters) is read; other forms raise GbcsError saying so.
+    """
+    if message.cra_flag != CRA_RESPONSE:
+        raise GbcsError(f"GBCS payload: CRA flag is {message.cra_flag}, expected {CRA_RESPONSE} (a response)")
+    reader = _Reader(message.content, "read firmware version response")
+    if reader.byte("APDU tag") != _DLMS_ACCESS_RESPONSE:
+        raise GbcsError("read firmware version response: not a DLMS access-response, the version cannot be read")
+    reader.take(_DLMS_LONG_INVOKE_ID_LENGTH, "invoke id")
+    stamp = reader.byte("date-time")
+    if stamp:
+        reader.take(_DATE_TIME_LENGTH, "date-time")
+    if reader.byte("access-request-specification"):
+        raise GbcsError("read firmware version response: repeats its request, which a device response does not")
+    if reader.byte("data count") != 1 or reader.byte("data type") != _DLMS_OCTET_STRING:
+        raise GbcsError("read firmware version response: expected one octet-string holding the version")
+    version = reader.take(reader.length("firmware version"), "firmware version")
+    if len(version) != _FIRMWARE_VERSION_OCTETS:
+        raise GbcsError(f"read firmware version response: the version is {len(version)} octets, expected 4")
+    return version.hex().upper()
 
 
 def decode_activation_response(message: GeneralSigning) -> ActivationOutcome | None:

@@ -26,10 +26,20 @@ _PPMID = "DCC Alert PPMIDAlert / PPMIDFirmwareUpgradeAlert"
 _DEVICE = "DeviceAlertMessage"
 _FUTURE = "Response 11.3 / FutureDatedDeviceAlertMessage"
 _ACTIVATION = "Response to 11.3 (GBCS CS06 response)"
+_ACKNOWLEDGED = "Response to 11.3 (acknowledgement)"
+_COMMAND_FAILURE = "DCC Alert CommandFailure"
+_MISMATCH = "DCC Alert FirmwareVersionMismatch"
+_READ_VERSION = "Response to 11.2 (Read Firmware Version)"
+_IGNORED = "— (ignored)"
 
 RULES: dict[str, Rule] = {
     "request.update": Rule(_REQUEST, "always", None, "remembered: request ID, User ID, firmware version, devices"),
-    "request.activate": Rule("Request ActivateFirmware (11.3)", "always", None, "no event: the outcome follows"),
+    "request.activate": Rule(
+        "Request ActivateFirmware (11.3)",
+        "always",
+        None,
+        "remembered: request ID, device, ExecutionDateTime when future-dated; the outcome follows",
+    ),
     "dsp.accepted": Rule(_DSP, "code I0, I99 or W…; device in no warning list", S.ACCEPTED_BY_DSP, ""),
     "dsp.InvalidDeviceIDList": Rule(_DSP, "device in InvalidDeviceIDList", S.REJECTED_BY_DSP, "Invalid Device ID"),
     "dsp.NotCommissionedDeviceIDList": Rule(
@@ -74,6 +84,22 @@ RULES: dict[str, Rule] = {
     "device.8F1C": Rule(
         _DEVICE, "AlertCode 8F1C", S.NOT_DELIVERED_AT_HAN, "8F1C: firmware verification failed at the device"
     ),
+    "device.8F1B": Rule(
+        _DEVICE,
+        "AlertCode 8F1B",
+        S.ACTIVATION_FAILED,
+        "8F1B: firmware verification failed at power-on: the new image did not start",
+    ),
+    "device.8F43": Rule(
+        _DEVICE,
+        "AlertCode 8F43, the record's image had reached the device (Successful HAN Transfer or Activation Failed)",
+        S.FIRMWARE_ACTIVATED,
+        "8F43: the device now executes a new firmware version",
+    ),
+    "device.8F43.early": Rule(
+        _DEVICE, "AlertCode 8F43, the record's image had not reached the device", None, "ignored: not our image"
+    ),
+    "device.other": Rule(_DEVICE, "any other AlertCode", None, "ignored: not about firmware distribution"),
     "future.8F66": Rule(
         _FUTURE, "FutureDatedAlertCode 8F66", S.FIRMWARE_ACTIVATED, "8F66: future-dated activation actioned"
     ),
@@ -92,11 +118,56 @@ RULES: dict[str, Rule] = {
         S.ACTIVATION_FAILED,
         "Activation failed: execution outcome {outcome}",
     ),
-    "activation.pending": Rule(_ACTIVATION, "future-dated: no outcome yet", None, "no event: 8F66 / 8F67 follows"),
+    "activation.scheduled": Rule(
+        _ACKNOWLEDGED,
+        "I99 without GBCSPayload, or CS06 NULL (future-dated), for a remembered 11.3 with ExecutionDateTime",
+        S.SUCCESSFUL_HAN_TRANSFER,
+        "Activation scheduled for {execution_at}",
+    ),
     "activation.acknowledged": Rule(
-        "Response to 11.3", "code I0 / I99 without GBCSPayload", None, "no event: the outcome follows"
+        _ACKNOWLEDGED,
+        "the same for an 11.3 not remembered or not future-dated",
+        None,
+        "ignored: the outcome follows in a later response",
     ),
     "activation.error": Rule("Response to 11.3", "code E…", S.ACTIVATION_FAILED, "{code}: {meaning}"),
+    "command.11.3": Rule(
+        _COMMAND_FAILURE,
+        "CommandRequestID is a remembered 11.3",
+        S.ACTIVATION_FAILED,
+        "CommandFailure ({alert}): the DCC Systems could not run the Activate Firmware command {command}",
+    ),
+    "command.other": Rule(
+        _COMMAND_FAILURE, "CommandRequestID is no remembered 11.3", None, "ignored: not an Activate Firmware command"
+    ),
+    "mismatch.confirmed": Rule(
+        _MISMATCH,
+        "FirmwareVersionDevice is the record's firmware version",
+        S.FIRMWARE_ACTIVATED,
+        "FirmwareVersionMismatch ({alert}): the device runs {version}; the inventory held {inventory}",
+    ),
+    "mismatch.other": Rule(
+        _MISMATCH, "FirmwareVersionDevice is another version", None, "ignored: not the version distributed"
+    ),
+    "readfw.confirmed": Rule(
+        _READ_VERSION,
+        "running version (DLMS response) is the record's firmware version",
+        S.FIRMWARE_ACTIVATED,
+        "running version {version} confirmed by 11.2",
+    ),
+    "readfw.other": Rule(
+        _READ_VERSION,
+        "another version, an error code, or a version that cannot be read (non-DLMS, encrypted)",
+        None,
+        "ignored: confirms nothing",
+    ),
+    "upgrade.requested": Rule(
+        "DCC Alert FirmwareUpgradeRequested",
+        "always",
+        None,
+        "ignored: asks for an upgrade; names no Update Firmware request and no outcome",
+    ),
+    "unrelated": Rule(_IGNORED, "any other DUIS message", None, "ignored: not about firmware distribution"),
 }
 
 # The CS06 Execution Outcome values (GBCS), also used to explain an 8F67.

@@ -10,6 +10,7 @@ from fdtrack.domain.identifiers import ServiceRequestId
 SR_UPDATE_FIRMWARE = "11.1"
 SR_UPDATE_PPMID_FIRMWARE = "11.4"
 SR_ACTIVATE_FIRMWARE = "11.3"
+SR_READ_FIRMWARE_VERSION = "11.2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class ActivateFirmwareRequest:
     """SR 11.3 as sent by a User; its outcome arrives in the response or a future-dated alert."""
 
     request_id: ServiceRequestId
+    execution_at: datetime | None  # ExecutionDateTime of a future-dated activation
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,47 @@ class PpmidFirmwareUpgradeAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadFirmwareVersionResponse:
+    """The response to an SR 11.2: the device's GBCS response with its running firmware version, or an error code."""
+
+    header: ResponseHeader
+    gbcs_payload: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandFailure:
+    """DCC Alert CommandFailure: the DCC Systems could not execute a command (e.g. a future-dated 11.3) on a device."""
+
+    header: ResponseHeader
+    dcc_alert_code: str
+    command_request_id: ServiceRequestId
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareVersionMismatch:
+    """DCC Alert FirmwareVersionMismatch: the device reports a version other than the inventory (SMI) holds."""
+
+    header: ResponseHeader
+    dcc_alert_code: str
+    device_id: str
+    device_type: str
+    version_in_inventory: str
+    version_on_device: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareUpgradeRequested:
+    """DCC Alert FirmwareUpgradeRequested: a request that devices be upgraded, not the outcome of one."""
+
+    header: ResponseHeader
+    dcc_alert_code: str
+    device_type: str
+    firmware_version: str
+    device_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UnrelatedMessage:
     """A well-formed DUIS message that says nothing about firmware distribution."""
 
@@ -140,5 +183,9 @@ DuisMessage = (
     | FirmwareDistributionFailure
     | FirmwareTransferAlert
     | PpmidFirmwareUpgradeAlert
+    | ReadFirmwareVersionResponse
+    | CommandFailure
+    | FirmwareVersionMismatch
+    | FirmwareUpgradeRequested
     | UnrelatedMessage
 )

@@ -65,7 +65,9 @@ def _request(root: etree._Element) -> model.DuisMessage:
         expected = model.SR_UPDATE_FIRMWARE if name == "UpdateFirmware" else model.SR_UPDATE_PPMID_FIRMWARE
         return model.UpdateFirmwareRequest(request_id, expected, version, devices)
     if name == "ActivateFirmware":
-        return model.ActivateFirmwareRequest(request_id)
+        execution = _optional_text(body, "ExecutionDateTime")
+        execution_at = _date_time(execution, f"{name}/ExecutionDateTime") if execution else None
+        return model.ActivateFirmwareRequest(request_id, execution_at)
     return model.UnrelatedMessage(f"a request for Service Reference {brief(service_reference)} ({brief(name)})")
 
 
@@ -114,6 +116,9 @@ def _response_message(header: model.ResponseHeader, message: etree._Element) -> 
             return model.FutureDatedActivationAlert(header, code, _payload(alert, "FutureDatedDeviceAlertMessage"))
         payload = _payload(message, "ResponseMessage") if _child(message, "GBCSPayload") is not None else None
         return model.ActivateFirmwareResponse(header, payload)
+    if service_reference == model.SR_READ_FIRMWARE_VERSION:
+        payload = _payload(message, "ResponseMessage") if _child(message, "GBCSPayload") is not None else None
+        return model.ReadFirmwareVersionResponse(header, payload)
     return model.UnrelatedMessage(f"a response for Service Reference {brief(service_reference)}")
 
 
@@ -138,6 +143,8 @@ def _dcc_alert(header: model.ResponseHeader, message: etree._Element) -> model.D
             request_id=_request_id(_text(alert, "UpdateFirmwareRequestID", name), f"{name}/UpdateFirmwareRequestID"),
             meter_ids=_device_list(_text(alert, "MeterIDs", name), f"{name}/MeterIDs"),
         )
+    if name in _DEVICE_FIRMWARE_ALERTS:
+        return _device_firmware_alert(header, code, alert, name)
     if name == "CommsHubAlert" and (transfer := _child(alert, "FirmwareTransferAlert")) is not None:
         return _firmware_transfer_alert(header, code, alert, transfer)
     if name == "PPMIDAlert" and (upgrade := _child(alert, "PPMIDFirmwareUpgradeAlert")) is not None:
@@ -151,6 +158,38 @@ def _dcc_alert(header: model.ResponseHeader, message: etree._Element) -> model.D
             result_code=_text(upgrade, "ActivateImageResultCode", "PPMIDFirmwareUpgradeAlert"),
         )
     return model.UnrelatedMessage(f"DCC Alert {brief(code)} ({brief(name)})")
+
+
+_DEVICE_FIRMWARE_ALERTS = frozenset({"CommandFailure", "FirmwareVersionMismatch", "FirmwareUpgradeRequested"})
+
+
+def _device_firmware_alert(
+    header: model.ResponseHeader, code: str, alert: etree._Element, name: str
+) -> model.DuisMessage:
+    """DCC Alerts about a device's commands or firmware version rather than a distribution's stages."""
+    if name == "CommandFailure":
+        return model.CommandFailure(
+            header,
+            code,
+            command_request_id=_request_id(_text(alert, "CommandRequestID", name), f"{name}/CommandRequestID"),
+            device_id=_device_id(_text(alert, "DeviceID", name), f"{name}/DeviceID"),
+        )
+    if name == "FirmwareVersionMismatch":
+        return model.FirmwareVersionMismatch(
+            header,
+            code,
+            device_id=_device_id(_text(alert, "DeviceID", name), f"{name}/DeviceID"),
+            device_type=_text(alert, "DeviceType", name),
+            version_in_inventory=_text(alert, "FirmwareVersionSMI", name),
+            version_on_device=_text(alert, "FirmwareVersionDevice", name),
+        )
+    return model.FirmwareUpgradeRequested(
+        header,
+        code,
+        device_type=_text(alert, "DeviceType", name),
+        firmware_version=_text(alert, "FirmwareVersion", name),
+        device_ids=_device_list(_text(alert, "DeviceList", name), f"{name}/DeviceList"),
+    )
 
 
 def _firmware_transfer_alert(

@@ -13,21 +13,45 @@ from fdtrack.adapters.duis.response_codes import meaning
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.timestamps import format_rfc3339
-from fdtrack.services.ports import DecodedMessage, FirmwareRequest, PerDeviceOutcome, UnusableMessage
+from fdtrack.services.ports import (
+    ActivationFollowUp,
+    ActivationRequest,
+    DecodedMessage,
+    FirmwareRequest,
+    PerDeviceOutcome,
+    RunningVersion,
+    UnusableMessage,
+)
 
-_VERIFIED, _VERIFICATION_FAILED = "8F72", "8F1C"
+# Device alerts that are events in their own right; 8F43 (executing version changed) depends on the record.
+_DEVICE_EVENTS = frozenset({"8F72", "8F1C", "8F1B"})
+_VERSION_CHANGED = "8F43"
+_TRACKED_TYPES = frozenset(device_type.value for device_type in DeviceType)
 
 
 def translate(message: model.DuisMessage) -> DecodedMessage:
-    """What one DUIS message means; raises UnusableMessage when it means nothing for tracking."""
+    """What one DUIS message means; a message that means nothing for tracking comes back with a note saying
+    why it is ignored. Raises UnusableMessage when a message about firmware cannot be used."""
     if isinstance(message, model.UnrelatedMessage):
-        raise UnusableMessage(f"{message.description} is not part of firmware distribution tracking")
+        return _ignored(message.description, "unrelated")
     handler: Callable[[Any], DecodedMessage] = _HANDLERS[type(message)]
     return handler(message)
 
 
-def _activate_request(_message: model.ActivateFirmwareRequest) -> DecodedMessage:
-    return DecodedMessage("SR 11.3 Activate Firmware request")
+def _ignored(kind: str, key: str, detail: str = "") -> DecodedMessage:
+    reason = rule(key).reason
+    return DecodedMessage(kind, note=f"{kind}: {reason}{f' ({detail})' if detail else ''}")
+
+
+def _activate_request(message: model.ActivateFirmwareRequest) -> DecodedMessage:
+    device = message.request_id.target
+    kind = f"SR 11.3 Activate Firmware request {message.request_id}"
+    when = f", activation scheduled for {format_rfc3339(message.execution_at)}" if message.execution_at else ""
+    return DecodedMessage(
+        kind,
+        activation=ActivationRequest(message.request_id, device, message.execution_at),
+        note=f"registered activation request {message.request_id} for device {device}{when}",
+    )
 
 
 def _csp_delivery_status(message: model.CspFirmwareDeliveryStatus) -> DecodedMessage:
@@ -72,7 +96,11 @@ def _update_request(message: model.UpdateFirmwareRequest) -> DecodedMessage:
         message.device_ids,
         DeviceType.PPMID.value if ppmid else None,
     )
-    return DecodedMessage(f"SR {message.service_reference} Update Firmware request", request=request)
+    return DecodedMessage(
+        f"SR {message.service_reference} Update Firmware request",
+        request=request,
+        note=f"registered request {message.request_id} for {_devices(len(message.device_ids))}",
+    )
 
 
 def _update_response(message: model.UpdateFirmwareResponse) -> DecodedMessage:
@@ -107,14 +135,15 @@ def _activation_response(message: model.ActivateFirmwareResponse) -> DecodedMess
         event = _event("activation.error", device, header.response_time, None, code=code, meaning=meaning(code))
         return DecodedMessage(kind, events=(event,))
     if message.gbcs_payload is None:
-        return DecodedMessage(kind)  # an acknowledgement: the outcome follows
+        return _acknowledged(kind, header, device)  # the outcome follows
     signed = _general_signing(message.gbcs_payload)
     try:
         outcome = gbcs.decode_activation_response(signed)
     except gbcs.GbcsError as error:
         raise UnusableMessage(f"ResponseMessage/GBCSPayload: {error}") from None
     if outcome is None:
-        return DecodedMessage(kind)  # future-dated: the outcome comes as alert 8F66 / 8F67
+        # Future-dated: the device took the command; the outcome comes as alert 8F66 / 8F67.
+        return _acknowledged(kind, header, _checked_device(device, signed))
     device = _checked_device(device, signed)
     key = f"activation.{outcome.code}" if outcome.code in EXECUTION_OUTCOMES else "activation.other"
     return DecodedMessage(kind, events=(_event(key, device, header.response_time, None, outcome=str(outcome.code)),))
@@ -137,14 +166,75 @@ def _future_dated_alert(message: model.FutureDatedActivationAlert) -> DecodedMes
     return DecodedMessage(f"Future-dated device alert {message.alert_code}", events=(event,))
 
 
+def _acknowledged(kind: str, header: model.ResponseHeader, device: str | None) -> DecodedMessage:
+    """An 11.3 taken for later: shows its schedule when the 11.3 named an ExecutionDateTime."""
+    request_id = header.request_id or _swapped(header.response_id)
+    if request_id is None or device is None:
+        return _ignored(kind, "activation.acknowledged", "the header names no request")
+    event = _event("activation.scheduled", device, header.response_time, None)
+    otherwise = _ignored(kind, "activation.acknowledged").note
+    return DecodedMessage(kind, follow_up=ActivationFollowUp(request_id, event, True, otherwise))
+
+
+def _command_failure(message: model.CommandFailure) -> DecodedMessage:
+    kind = f"DCC Alert {message.dcc_alert_code} CommandFailure"
+    command = str(message.command_request_id)
+    time = message.header.response_time
+    event = _event("command.11.3", message.device_id, time, None, alert=message.dcc_alert_code, command=command)
+    otherwise = _ignored(kind, "command.other", command).note
+    return DecodedMessage(kind, follow_up=ActivationFollowUp(message.command_request_id, event, False, otherwise))
+
+
+def _version_mismatch(message: model.FirmwareVersionMismatch) -> DecodedMessage:
+    kind = f"DCC Alert {message.dcc_alert_code} FirmwareVersionMismatch"
+    event = _event(
+        "mismatch.confirmed",
+        message.device_id,
+        message.header.response_time,
+        None,
+        alert=message.dcc_alert_code,
+        version=message.version_on_device,
+        inventory=message.version_in_inventory,
+    )
+    if message.device_type not in _TRACKED_TYPES:  # a Comms Hub or a Type 2 device: never tracked
+        return _ignored(kind, "mismatch.other", f"device type {message.device_type} is not tracked")
+    event["device_type"] = message.device_type
+    report = RunningVersion(message.device_id, message.version_on_device, event, kind)
+    return DecodedMessage(kind, running_version=report)
+
+
+def _upgrade_requested(message: model.FirmwareUpgradeRequested) -> DecodedMessage:
+    kind = f"DCC Alert {message.dcc_alert_code} FirmwareUpgradeRequested"
+    return _ignored(kind, "upgrade.requested", f"{message.device_type} {message.firmware_version}")
+
+
+def _read_version_response(message: model.ReadFirmwareVersionResponse) -> DecodedMessage:
+    header = message.header
+    kind = f"SR 11.2 response {header.response_code}"
+    device = _addressed_device(header)
+    if message.gbcs_payload is None or response_codes.is_error(header.response_code) or device is None:
+        return _ignored(kind, "readfw.other", "no running version in it")
+    try:
+        signed = gbcs.parse_general_signing(gbcs.unwrap_general_ciphering(message.gbcs_payload))
+        version = gbcs.decode_running_version(signed)
+    except gbcs.GbcsError as error:
+        return _ignored(kind, "readfw.other", str(error))
+    device = _checked_device(device, signed)
+    event = _event("readfw.confirmed", device, header.response_time, None, version=version)
+    return DecodedMessage(kind, running_version=RunningVersion(device, version, event, kind))
+
+
 def _device_alert(message: model.DeviceAlert) -> DecodedMessage:
-    if message.alert_code not in (_VERIFIED, _VERIFICATION_FAILED):
-        raise UnusableMessage(f"device alert {message.alert_code} is not part of firmware distribution tracking")
+    kind = f"Device alert {message.alert_code}"
+    if message.alert_code not in _DEVICE_EVENTS and message.alert_code != _VERSION_CHANGED:
+        return _ignored(kind, "device.other")
     # An alert's ResponseID names its originator, the device, first; the GBCS header says the same.
     response_id = message.header.response_id
     device = response_id.originator if response_id else _general_signing(message.gbcs_payload).originator
     event = _event(f"device.{message.alert_code}", device, message.header.response_time, None)
-    return DecodedMessage(f"Device alert {message.alert_code}", events=(event,))
+    if message.alert_code == _VERSION_CHANGED:
+        return DecodedMessage(kind, running_version=RunningVersion(device, None, event, kind))
+    return DecodedMessage(kind, events=(event,))
 
 
 def _event(
@@ -164,6 +254,10 @@ def _event(
     if request_id is not None:
         fields["request_id"] = str(request_id)
     return fields
+
+
+def _devices(count: int) -> str:
+    return f"{count} device" if count == 1 else f"{count} devices"
 
 
 def _name(row: Rule) -> str:
@@ -211,4 +305,8 @@ _HANDLERS: dict[type, Callable[[Any], DecodedMessage]] = {
     model.FirmwareDistributionFailure: _distribution_failure,
     model.FirmwareTransferAlert: _firmware_transfer,
     model.PpmidFirmwareUpgradeAlert: _ppmid_upgrade,
+    model.CommandFailure: _command_failure,
+    model.FirmwareVersionMismatch: _version_mismatch,
+    model.FirmwareUpgradeRequested: _upgrade_requested,
+    model.ReadFirmwareVersionResponse: _read_version_response,
 }

@@ -76,7 +76,8 @@ def _ingest_events(web: WebServices, principal: ApiPrincipal, kind: str, body: b
     summary="Push one DUIS XML message (scope ingest)",
 )
 async def post_duis(request: Request, web: WebDep) -> JSONResponse:
-    """A message that cannot be used is kept with its reason and counted as rejected (200), like a bad event."""
+    """A message that cannot be used is kept with its reason and counted as rejected (200), like a bad event;
+    a valid message that is not about firmware distribution is counted as ignored."""
     principal = await run_in_threadpool(authorise, web, request, ApiAction.INGEST)
     media_type(request, DUIS_TYPES)
     body = await read_body(request, web.settings.max_body_bytes)

@@ -56,6 +56,9 @@ class IngestSummary(BaseModel):
     duplicates: int
     rejected: int
     errors: list[IngestError] = Field(description="The first 1,000 rejections; all are kept for re-submission")
+    ignored: int = Field(
+        description="DUIS messages that mean nothing for firmware distribution tracking (0 for tracking events)"
+    )
 
 
 class ResetRequest(BaseModel):
