@@ -12,6 +12,7 @@ from fdtrack.domain.device_types import ALL_TRACKED, DeviceType
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.events import TrackingEvent, validate_event_with_digest
 from fdtrack.domain.identifiers import ServiceRequestId
+from fdtrack.domain.inventory import scope_refusal
 from fdtrack.domain.reset import RecordSummary, record_for_device_alert
 from fdtrack.services.ports import (
     RecordDelta,
@@ -114,6 +115,7 @@ class _ValidatedBatch:
     candidates: list[_Candidate]
     invalid: list[Rejection]
     validated_at: datetime
+    tracked: frozenset[DeviceType]
 
 
 def _validated_batches(raw_events: Iterable[RawEvent], options: IngestOptions) -> Iterator[_ValidatedBatch]:
@@ -133,13 +135,13 @@ def _validate_batch(batch: list[RawEvent], options: IngestOptions) -> _Validated
             invalid.append(Rejection(raw.source, raw.format, raw.raw, str(error)))
             continue
         candidates.append(_Candidate(raw, event, digest))
-    return _ValidatedBatch(candidates, invalid, now)
+    return _ValidatedBatch(candidates, invalid, now, options.tracked)
 
 
 def _store_validated(store: Store, batch: _ValidatedBatch) -> IngestSummary:
     def attempt() -> IngestSummary:
         with store.write() as tx:
-            return _store_batch(tx, batch.candidates, batch.invalid, batch.validated_at)
+            return _store_batch(tx, batch)
 
     return run_with_retries(attempt)
 
@@ -150,14 +152,14 @@ def _validated(raw: RawEvent, now: datetime, tracked: frozenset[DeviceType]) -> 
     return validate_event_with_digest(raw.fields, now=now, tracked=tracked)
 
 
-def _store_batch(
-    tx: WriteTransaction, candidates: list[_Candidate], invalid: list[Rejection], now: datetime
-) -> IngestSummary:
+def _store_batch(tx: WriteTransaction, batch: _ValidatedBatch) -> IngestSummary:
     summary = IngestSummary()
-    rejections = list(invalid)
-    fresh, duplicates, conflicts = _classify(tx, candidates)
+    now = batch.validated_at
+    rejections = list(batch.invalid)
+    fresh, duplicates, conflicts = _classify(tx, batch.candidates)
     summary.duplicates = duplicates
     rejections.extend(conflicts)
+    fresh = _in_scope(tx, fresh, batch.tracked, rejections)
 
     correlation = _Correlation(tx, {c.event.device_id for c in fresh if c.event.request_id is None})
     deltas: dict[RecordKey, RecordState] = {}
@@ -209,6 +211,28 @@ def _classify(tx: WriteTransaction, candidates: list[_Candidate]) -> tuple[list[
         else:
             conflicts.append(_rejection(candidate, "event_id: reused with different content"))
     return fresh, duplicates, conflicts
+
+
+def _in_scope(
+    tx: WriteTransaction, candidates: list[_Candidate], tracked: frozenset[DeviceType], rejections: list[Rejection]
+) -> list[_Candidate]:
+    """SPEC §3 for events that carry no device type: the device inventory says what each device is, read
+    in one query for the whole batch. Devices it does not know are tracked; the refused are rejected
+    with the reason, and kept for re-submission once the inventory says otherwise."""
+    untyped = {candidate.event.device_id for candidate in candidates if candidate.event.device_type is None}
+    known = tx.inventory_devices(untyped) if untyped else {}
+    refusals = {device_id: reason for device_id, device in known.items() if (reason := scope_refusal(device, tracked))}
+    if not refusals:
+        return candidates
+    kept: list[_Candidate] = []
+    for candidate in candidates:
+        event = candidate.event
+        reason = refusals.get(event.device_id) if event.device_type is None else None
+        if reason is None:
+            kept.append(candidate)
+        else:
+            rejections.append(_rejection(candidate, reason))
+    return kept
 
 
 def _rejection(candidate: _Candidate, reason: str) -> Rejection:

@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 from fdtrack.domain.derivation import RecordState
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
+from fdtrack.domain.inventory import InventoryDevice
 from fdtrack.domain.statuses import ProcessingStatus
 
 RecordKey = tuple[str, str]  # (canonical Service Request ID, Device ID)
@@ -130,6 +131,14 @@ class WriteTransaction(Protocol):
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None: ...
 
+    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
+        """What the device inventory says of those of `device_ids` it knows, in one query."""
+        ...
+
+    def import_devices(self, devices: Sequence[tuple[InventoryDevice, str]], imported_at: datetime) -> None:
+        """Add or replace inventory entries, each with the source it was read from: the last import wins."""
+        ...
+
 
 class ReadTransaction(Protocol):
     """Consistent reads for look-ups."""
@@ -160,6 +169,8 @@ class ReadTransaction(Protocol):
     ) -> list[StoredRejection]: ...
 
     def iter_rejections(self, *, ids: Collection[int] | None) -> Iterator[StoredRejection]: ...
+
+    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]: ...
 
 
 class Store(Protocol):

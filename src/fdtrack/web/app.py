@@ -29,7 +29,7 @@ from fdtrack.services import purge
 from fdtrack.services.account_ports import PasswordHasher
 from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
-from fdtrack.web.api import devices, distributions, events
+from fdtrack.web.api import devices, distributions, events, inventory
 from fdtrack.web.api.openapi import install_openapi
 from fdtrack.web.dependencies import WebServices, system_clock
 from fdtrack.web.errors import install_error_handlers
@@ -109,6 +109,7 @@ def create_app(
     for router in (
         distributions.router,
         events.router,
+        inventory.router,
         devices.router,
         operations.router,
         signin.router,
