@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.duis.decoder import DuisDecoder
 from fdtrack.cli import main
 from fdtrack.domain.device_types import DeviceType
-from fdtrack.domain.inventory import InventoryDevice
+from fdtrack.domain.inventory import InventoryDevice, scope_refusal
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.services.duis_ingest import DuisDocument, ingest_duis
 from fdtrack.services.ingest import IngestOptions, ingest
@@ -299,3 +300,19 @@ def test_the_demo_loads_an_inventory_first_and_sends_one_device_type_per_request
     assert typed_by_events == 0  # as in DUIS traffic, the events name no device type: the inventory does
     assert len(types_per_request) > 40
     assert {(types, missing) for _, types, missing in types_per_request} == {(1, 0)}
+
+
+VERSIONS = ["SMETS1", "smets 1", "SMETS-1.2", "s_m_e_t_s_1", "SMETS1 (enrolled)", "SMETS10", "SMETS2", "SMETS2+"]
+
+
+def test_storage_returns_every_entry_that_may_be_out_of_scope_and_the_domain_decides(store: SqlStore) -> None:
+    devices = [InventoryDevice(f"00-DB-12-34-56-78-95-{n:02X}", "ESME", version) for n, version in enumerate(VERSIONS)]
+    devices += [InventoryDevice("00-DB-12-34-56-78-95-F0", "HCALCS", None), InventoryDevice(HUB, "CHF", None)]
+    with store.write() as tx:
+        tx.import_devices([(device, "test") for device in devices], datetime.now(UTC))
+    wanted = [device.device_id for device in devices]
+    suspects = store.inventory_out_of_scope(wanted, ["ESME", "GSME"])
+    refused = {device.device_id for device in devices if scope_refusal(device, FIRST_RELEASE.tracked)}
+    assert refused <= set(suspects)
+    assert {suspects[d].smets_chts_version for d in refused if suspects[d].device_type == "ESME"} == set(VERSIONS[:5])
+    assert {d.device_type for d in suspects.values()} == {"ESME", "HCALCS", "CHF"}

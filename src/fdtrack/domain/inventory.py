@@ -19,8 +19,14 @@ DEVICE_MODEL = "Device Model"
 FIELDS = (DEVICE_ID, DEVICE_TYPE, SMETS_CHTS_VERSION, DEVICE_MODEL)
 MAX_VERSION = 20  # DUIS SMETSCHTSVersion
 MAX_MODEL = 30  # DUIS DeviceModel
-# "SMETS1", "smets 1", "SMETS1.0", "SMETS-1": the version names SMETS1 (and not, say, a SMETS 10).
-_SMETS1 = re.compile(r"SMETS1(?![0-9])")
+# "SMETS1", "smets 1", "SMETS1.0", "SMETS-1": a version naming SMETS1 (and not, say, a SMETS 10), once
+# spaces, hyphens and underscores are taken out; ASCII letters in any case.
+VERSION_SEPARATORS = (" ", "-", "_")
+_SMETS1 = re.compile(r"SMETS1(?![0-9])", re.ASCII | re.IGNORECASE)
+#: A LIKE pattern every SMETS1 version matches once upper-cased and rid of VERSION_SEPARATORS: storage
+#: uses it to return only the entries that may be out of scope; is_smets1 decides.
+SMETS1_LIKE = "SMETS1%"
+_TRACKABLE = frozenset(device_type.value for device_type in DeviceType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +42,10 @@ class InventoryDevice:
     def is_smets1(self) -> bool:
         if self.smets_chts_version is None:
             return False
-        return _SMETS1.match(re.sub(r"[\s_-]", "", self.smets_chts_version.upper())) is not None
+        version = self.smets_chts_version
+        for separator in VERSION_SEPARATORS:
+            version = version.replace(separator, "")
+        return _SMETS1.match(version) is not None
 
 
 def parse_inventory_device(fields: Mapping[str, object]) -> InventoryDevice:
@@ -53,9 +62,9 @@ def scope_refusal(device: InventoryDevice, tracked: frozenset[DeviceType]) -> st
     named = f"device {device.device_id} is {device.device_type} in the device inventory"
     if device.device_type in COMMS_HUB_TYPES:
         return f"{named} (a Communications Hub); Comms Hubs are never tracked"
-    if device.device_type not in {t.value for t in DeviceType}:
+    if device.device_type not in _TRACKABLE:
         return f"{named} (a Type 2 device), which is never tracked"
-    if device.device_type not in {t.value for t in tracked}:
+    if DeviceType(device.device_type) not in tracked:
         return f"{named}, which is not tracked (FDTRACK_TRACKED_DEVICE_TYPES={tracked_setting(tracked)})"
     if device.is_smets1:
         return (

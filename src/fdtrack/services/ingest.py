@@ -92,7 +92,7 @@ def ingest(
     options = options or IngestOptions()
     total = IngestSummary()
     # One batch ahead is enough to overlap validation with the database; more would only cost memory.
-    with read_ahead(_validated_batches(raw_events, options), depth=1) as batches:
+    with read_ahead(_validated_batches(store, raw_events, options), depth=1) as batches:
         for batch in batches:
             outcome = _store_validated(store, batch)
             total.add(outcome)
@@ -107,7 +107,7 @@ def ingest(
 
 def ingest_batch(store: Store, batch: list[RawEvent], options: IngestOptions) -> IngestSummary:
     """Validate and store one batch in one transaction, retrying if a concurrent writer interferes."""
-    return _store_validated(store, _validate_batch(batch, options))
+    return _store_validated(store, _validate_batch(store, batch, options))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,16 +115,18 @@ class _ValidatedBatch:
     candidates: list[_Candidate]
     invalid: list[Rejection]
     validated_at: datetime
-    tracked: frozenset[DeviceType]
+    refusals: dict[str, str]  # Device ID → why the inventory puts its untyped events out of scope
 
 
-def _validated_batches(raw_events: Iterable[RawEvent], options: IngestOptions) -> Iterator[_ValidatedBatch]:
+def _validated_batches(
+    store: Store, raw_events: Iterable[RawEvent], options: IngestOptions
+) -> Iterator[_ValidatedBatch]:
     iterator = iter(raw_events)
     while batch := list(islice(iterator, options.batch_size)):
-        yield _validate_batch(batch, options)
+        yield _validate_batch(store, batch, options)
 
 
-def _validate_batch(batch: list[RawEvent], options: IngestOptions) -> _ValidatedBatch:
+def _validate_batch(store: Store, batch: list[RawEvent], options: IngestOptions) -> _ValidatedBatch:
     now = options.clock()
     candidates: list[_Candidate] = []
     invalid: list[Rejection] = []
@@ -135,7 +137,7 @@ def _validate_batch(batch: list[RawEvent], options: IngestOptions) -> _Validated
             invalid.append(Rejection(raw.source, raw.format, raw.raw, str(error)))
             continue
         candidates.append(_Candidate(raw, event, digest))
-    return _ValidatedBatch(candidates, invalid, now, options.tracked)
+    return _ValidatedBatch(candidates, invalid, now, _scope_refusals(store, candidates, options.tracked))
 
 
 def _store_validated(store: Store, batch: _ValidatedBatch) -> IngestSummary:
@@ -159,7 +161,7 @@ def _store_batch(tx: WriteTransaction, batch: _ValidatedBatch) -> IngestSummary:
     fresh, duplicates, conflicts = _classify(tx, batch.candidates)
     summary.duplicates = duplicates
     rejections.extend(conflicts)
-    fresh = _in_scope(tx, fresh, batch.tracked, rejections)
+    fresh = _in_scope(fresh, batch.refusals, rejections)
 
     correlation = _Correlation(tx, {c.event.device_id for c in fresh if c.event.request_id is None})
     deltas: dict[RecordKey, RecordState] = {}
@@ -213,15 +215,21 @@ def _classify(tx: WriteTransaction, candidates: list[_Candidate]) -> tuple[list[
     return fresh, duplicates, conflicts
 
 
-def _in_scope(
-    tx: WriteTransaction, candidates: list[_Candidate], tracked: frozenset[DeviceType], rejections: list[Rejection]
-) -> list[_Candidate]:
+def _scope_refusals(store: Store, candidates: list[_Candidate], tracked: frozenset[DeviceType]) -> dict[str, str]:
     """SPEC §3 for events that carry no device type: the device inventory says what each device is, read
-    in one query for the whole batch. Devices it does not know are tracked; the refused are rejected
-    with the reason, and kept for re-submission once the inventory says otherwise."""
+    in one query for the whole batch while the batch is validated (one batch ahead of the database's
+    work, so ingestion does not wait for it). Devices it does not know are tracked."""
     untyped = {candidate.event.device_id for candidate in candidates if candidate.event.device_type is None}
-    known = tx.inventory_devices(untyped) if untyped else {}
-    refusals = {device_id: reason for device_id, device in known.items() if (reason := scope_refusal(device, tracked))}
+    if not untyped:
+        return {}
+    suspects = store.inventory_out_of_scope(untyped, [device_type.value for device_type in tracked])
+    return {device_id: reason for device_id, device in suspects.items() if (reason := scope_refusal(device, tracked))}
+
+
+def _in_scope(candidates: list[_Candidate], refusals: dict[str, str], rejections: list[Rejection]) -> list[_Candidate]:
+    """The candidates the inventory leaves in scope; the others are rejected with the reason, and kept for
+    re-submission once the inventory says otherwise. Duplicates were counted before: sent again, an
+    event stored before the inventory knew its device is still harmless."""
     if not refusals:
         return candidates
     kept: list[_Candidate] = []

@@ -131,10 +131,6 @@ class WriteTransaction(Protocol):
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None: ...
 
-    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
-        """What the device inventory says of those of `device_ids` it knows, in one query."""
-        ...
-
     def import_devices(self, devices: Sequence[tuple[InventoryDevice, str]], imported_at: datetime) -> None:
         """Add or replace inventory entries, each with the source it was read from: the last import wins."""
         ...
@@ -185,6 +181,16 @@ class Store(Protocol):
     @property
     def writes_side_by_side(self) -> bool:
         """Whether writers can work at once without waiting for each other (SQLite writes one at a time)."""
+        ...
+
+    def inventory_out_of_scope(
+        self, device_ids: Collection[str], tracked: Collection[str]
+    ) -> dict[str, InventoryDevice]:
+        """The inventory entries of those of `device_ids` that may be out of scope, in one query on the
+        primary database (ingestion depends on it, so never on a replica that may lag): a device
+        type outside `tracked`, or a SMETS/CHTS version that may name SMETS1 (domain.inventory.SMETS1_LIKE).
+        A superset: domain.inventory.scope_refusal decides. Entries in scope are not even read, so a batch
+        of devices the inventory has in scope costs index probes alone."""
         ...
 
     def prepare_storage(self, today: date) -> None:

@@ -10,11 +10,15 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fdtrack.adapters.db.schema import device_inventory
-from fdtrack.domain.inventory import InventoryDevice
+from fdtrack.domain.inventory import SMETS1_LIKE, VERSION_SEPARATORS, InventoryDevice
 from fdtrack.domain.text import storable
 
 _CHUNK = 2_000  # Device IDs per IN (...) list on SQLite: well inside its bound-parameter limit
 _SELECT = "SELECT device_id, device_type, smets_chts_version, device_model FROM device_inventory WHERE device_id"
+# The version upper-cased and rid of its separators, as domain.inventory compares it with SMETS1_LIKE.
+_VERSION = "upper(smets_chts_version)"
+for _separator in VERSION_SEPARATORS:
+    _VERSION = f"replace({_VERSION}, '{_separator}', '')"
 
 
 def inventory_devices(connection: Connection, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
@@ -31,6 +35,29 @@ def inventory_devices(connection: Connection, device_ids: Collection[str]) -> di
         found.update(
             _entries(connection.exec_driver_sql(f"{_SELECT} IN ({', '.join('?' * len(chunk))})", tuple(chunk)))
         )
+    return found
+
+
+def inventory_out_of_scope(
+    connection: Connection, device_ids: Collection[str], tracked: Collection[str]
+) -> dict[str, InventoryDevice]:
+    """The entries of those devices that may be out of scope (see the port): the database filters, so
+    entries in scope cost an index probe and are never sent, decoded or judged one by one."""
+    wanted = sorted(set(device_ids))
+    if not wanted:
+        return {}
+    types = sorted(tracked)
+    if connection.dialect.name == "postgresql":
+        sql = f"{_SELECT} = ANY(%b::text[]) AND (device_type <> ALL(%b::text[]) OR {_VERSION} LIKE %s)"
+        return _entries(connection.exec_driver_sql(sql, (wanted, types, SMETS1_LIKE)))
+    found: dict[str, InventoryDevice] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        sql = (
+            f"{_SELECT} IN ({', '.join('?' * len(chunk))}) "
+            f"AND (device_type NOT IN ({', '.join('?' * len(types))}) OR {_VERSION} LIKE ?)"
+        )
+        found.update(_entries(connection.exec_driver_sql(sql, (*chunk, *types, SMETS1_LIKE))))
     return found
 
 

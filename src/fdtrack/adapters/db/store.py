@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 
 from fdtrack.adapters.db.engine import WRITE, autocommit, make_engine
 from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
-from fdtrack.adapters.db.inventory import import_devices, inventory_devices
+from fdtrack.adapters.db.inventory import import_devices, inventory_devices, inventory_out_of_scope
 from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.partitions import (
     DROP_LOCK,
@@ -244,6 +244,13 @@ class SqlStore:
                 return
             with connection.begin():  # SQLite: one snapshot for the whole look-up
                 yield SqlReadTransaction(connection)
+
+    def inventory_out_of_scope(
+        self, device_ids: Collection[str], tracked: Collection[str]
+    ) -> dict[str, InventoryDevice]:
+        # On the primary, in a short read of its own: ingestion's validation thread asks, one batch ahead.
+        with self.engine.connect() as connection:
+            return inventory_out_of_scope(connection, device_ids, tracked)
 
     def refresh_statistics(self) -> None:
         """Let the query planner see the tables as they are now (after a bulk load).
@@ -840,9 +847,6 @@ class SqlWriteTransaction:
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None:
         append_audit_entry(self.connection, entry, at)
-
-    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
-        return inventory_devices(self.connection, device_ids)
 
     def import_devices(self, devices: Sequence[tuple[InventoryDevice, str]], imported_at: datetime) -> None:
         import_devices(self.connection, devices, imported_at)
