@@ -61,6 +61,8 @@ def import_command(context: Context, paths: tuple[str, ...], input_format: str |
 
 
 def _guess_format(path: str) -> str:
+    if path == "-":
+        raise event_files.UnreadableInput("-: give --format csv or duis to read a device inventory from stdin")
     found = event_files.guess_format(path)
     if found not in FORMATS:
         raise event_files.UnreadableInput(f"{path}: a device inventory is CSV (.csv) or DUIS 8.2 responses (.xml)")

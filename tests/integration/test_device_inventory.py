@@ -316,3 +316,15 @@ def test_storage_returns_every_entry_that_may_be_out_of_scope_and_the_domain_dec
     assert refused <= set(suspects)
     assert {suspects[d].smets_chts_version for d in refused if suspects[d].device_type == "ESME"} == set(VERSIONS[:5])
     assert {d.device_type for d in suspects.values()} == {"ESME", "HCALCS", "CHF"}
+
+
+def test_a_database_in_memory_applies_the_inventory_too() -> None:
+    """SQLite in memory is one database per thread, so its batches are validated on the writer's."""
+    store = SqlStore.open("sqlite://")
+    try:
+        with store.write() as tx:
+            tx.import_devices([(InventoryDevice(HCALCS, "HCALCS"), "test")], datetime.now(UTC))
+        summary = ingest(store, ndjson_events([untyped(HCALCS), untyped(ESME)]), FIRST_RELEASE)
+    finally:
+        store.dispose()
+    assert (summary.accepted, summary.rejected) == (1, 1)

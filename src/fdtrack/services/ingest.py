@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -91,8 +92,11 @@ def ingest(
     """Ingest a stream in batches; each batch is stored atomically, so a crash loses only unfinished batches."""
     options = options or IngestOptions()
     total = IngestSummary()
+    validated = _validated_batches(store, raw_events, options)
     # One batch ahead is enough to overlap validation with the database; more would only cost memory.
-    with read_ahead(_validated_batches(store, raw_events, options), depth=1) as batches:
+    # Validation reads the device inventory, so it runs on this thread where only it sees the database.
+    ahead = read_ahead(validated, depth=1) if store.reads_from_any_thread else nullcontext(validated)
+    with ahead as batches:
         for batch in batches:
             outcome = _store_validated(store, batch)
             total.add(outcome)

@@ -193,6 +193,11 @@ class Store(Protocol):
         of devices the inventory has in scope costs index probes alone."""
         ...
 
+    @property
+    def reads_from_any_thread(self) -> bool:
+        """Whether every thread reads the same database (not so for SQLite in memory: one per thread)."""
+        ...
+
     def prepare_storage(self, today: date) -> None:
         """Make ready the storage the coming days' events will need (partitions, where used)."""
         ...

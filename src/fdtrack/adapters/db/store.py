@@ -102,6 +102,10 @@ class SqlStore:
         return self.dialect != "sqlite"
 
     @property
+    def reads_from_any_thread(self) -> bool:
+        return self.dialect != "sqlite" or self.engine.url.database not in (None, "", ":memory:")
+
+    @property
     def firmware_requests(self) -> SqlFirmwareRequestRegistry:
         """DUIS Update Firmware requests kept beside the records; purged with them (SPEC §6)."""
         return SqlFirmwareRequestRegistry(self.engine)
