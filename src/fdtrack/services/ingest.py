@@ -94,7 +94,8 @@ def ingest(
     total = IngestSummary()
     validated = _validated_batches(store, raw_events, options)
     # One batch ahead is enough to overlap validation with the database; more would only cost memory.
-    # Validation reads the device inventory, so it runs on this thread where only it sees the database.
+    # Validation reads the device inventory: where another thread would see another database (SQLite in
+    # memory), it runs on this one.
     ahead = read_ahead(validated, depth=1) if store.reads_from_any_thread else nullcontext(validated)
     with ahead as batches:
         for batch in batches:
