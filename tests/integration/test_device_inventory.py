@@ -268,8 +268,7 @@ def test_the_inventory_is_read_once_per_batch_whatever_its_events(loaded: SqlSto
     finally:
         sa.event.remove(loaded.engine, "before_cursor_execute", remember)
     assert summary.accepted == 6_000
-    # One statement for the batch on PostgreSQL (an array of Device IDs); SQLite cuts its lists at 2,000.
-    assert len(statements) == (1 if loaded.dialect == "postgresql" else 2)
+    assert len(statements) == 1  # one batch of 3,000 devices: one statement
 
 
 def test_records_show_the_inventory_type_where_no_event_gave_one(loaded: SqlStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,64 +14,55 @@ from fdtrack.adapters.db.schema import device_inventory
 from fdtrack.domain.inventory import SMETS1_LIKE, VERSION_SEPARATORS, InventoryDevice
 from fdtrack.domain.text import storable
 
-_CHUNK = 2_000  # Device IDs per IN (...) list on SQLite: well inside its bound-parameter limit
+_IMPORT_CHUNK = 2_000  # entries per executemany of the import
+
 _SELECT = "SELECT device_id, device_type, smets_chts_version, device_model FROM device_inventory WHERE device_id"
 # The version upper-cased and rid of its separators, as domain.inventory compares it with SMETS1_LIKE.
 _VERSION = "upper(smets_chts_version)"
 for _separator in VERSION_SEPARATORS:
     _VERSION = f"replace({_VERSION}, '{_separator}', '')"
+# A list of values as one parameter, so that a batch of any size is one statement: an array on
+# PostgreSQL; a JSON array on SQLite, unpacked by json_each in C rather than bound value by value.
+_ONE_OF = {"postgresql": "= ANY(%b::text[])", "sqlite": "IN (SELECT value FROM json_each(?))"}
+_NONE_OF = {"postgresql": "<> ALL(%b::text[])", "sqlite": "NOT IN (SELECT value FROM json_each(?))"}
+_LIKE = {"postgresql": "LIKE %s", "sqlite": "LIKE ?"}
 
 
 def inventory_devices(connection: Connection, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
-    """The entries of those devices the inventory knows: one statement on PostgreSQL (an array of the
-    Device IDs, however many), one per 2,000 devices on SQLite."""
-    wanted = sorted(set(device_ids))
-    if not wanted:
+    """The entries of those devices the inventory knows, in one statement."""
+    if not device_ids:
         return {}
-    if connection.dialect.name == "postgresql":
-        return _entries(connection.exec_driver_sql(f"{_SELECT} = ANY(%b::text[])", (wanted,)))
-    found: dict[str, InventoryDevice] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        found.update(
-            _entries(connection.exec_driver_sql(f"{_SELECT} IN ({', '.join('?' * len(chunk))})", tuple(chunk)))
-        )
-    return found
+    dialect = connection.dialect.name
+    sql = f"{_SELECT} {_ONE_OF[dialect]}"
+    return _entries(connection.exec_driver_sql(sql, (_values(dialect, device_ids),)))
 
 
 def inventory_out_of_scope(
     connection: Connection, device_ids: Collection[str], tracked: Collection[str]
 ) -> dict[str, InventoryDevice]:
-    """The entries of those devices that may be out of scope (see the port): the database filters, so
-    entries in scope cost an index probe and are never sent, decoded or judged one by one."""
-    wanted = sorted(set(device_ids))
-    if not wanted:
+    """The entries of those devices that may be out of scope (see the port), in one statement: the
+    database filters, so entries in scope cost an index probe and are never sent, decoded or judged."""
+    if not device_ids:
         return {}
-    types = sorted(tracked)
-    if connection.dialect.name == "postgresql":
-        sql = f"{_SELECT} = ANY(%b::text[]) AND (device_type <> ALL(%b::text[]) OR {_VERSION} LIKE %s)"
-        return _entries(connection.exec_driver_sql(sql, (wanted, types, SMETS1_LIKE)))
-    found: dict[str, InventoryDevice] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        sql = (
-            f"{_SELECT} IN ({', '.join('?' * len(chunk))}) "
-            f"AND (device_type NOT IN ({', '.join('?' * len(types))}) OR {_VERSION} LIKE ?)"
-        )
-        found.update(_entries(connection.exec_driver_sql(sql, (*chunk, *types, SMETS1_LIKE))))
-    return found
+    dialect = connection.dialect.name
+    sql = f"{_SELECT} {_ONE_OF[dialect]} AND (device_type {_NONE_OF[dialect]} OR {_VERSION} {_LIKE[dialect]})"
+    parameters = (_values(dialect, device_ids), _values(dialect, tracked), SMETS1_LIKE)
+    return _entries(connection.exec_driver_sql(sql, parameters))
 
 
 def lean_inventory_devices(cursor: Any, sqlite_marks: bool, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
-    """The same on a raw DB-API cursor (the lean device look-up of lean_reads.py), for a handful of devices."""
-    wanted = sorted(set(device_ids))
-    if not wanted:
+    """The same as inventory_devices on a raw DB-API cursor (the lean device look-up of lean_reads.py)."""
+    if not device_ids:
         return {}
     if sqlite_marks:
-        cursor.execute(f"{_SELECT} IN ({', '.join('?' * len(wanted))})", tuple(wanted))
+        cursor.execute(f"{_SELECT} {_ONE_OF['sqlite']}", (_values("sqlite", device_ids),))
     else:
-        cursor.execute(f"{_SELECT} = ANY(%s)", (wanted,))
+        cursor.execute(f"{_SELECT} = ANY(%s)", (list(device_ids),))
     return _entries(cursor.fetchall())
+
+
+def _values(dialect: str, values: Collection[str]) -> object:
+    return list(values) if dialect == "postgresql" else json.dumps(list(values))
 
 
 def import_devices(
@@ -97,8 +89,8 @@ def import_devices(
     statement = insert.on_conflict_do_update(
         index_elements=["device_id"], set_={column: insert.excluded[column] for column in replaced}
     )
-    for start in range(0, len(rows), _CHUNK):
-        connection.execute(statement, rows[start : start + _CHUNK])
+    for start in range(0, len(rows), _IMPORT_CHUNK):
+        connection.execute(statement, rows[start : start + _IMPORT_CHUNK])
 
 
 def _entries(rows: Iterable[Sequence[Any]]) -> dict[str, InventoryDevice]:
