@@ -79,7 +79,7 @@ def import_inventory_batch(store: Store, batch: list[RawDeviceEntry], now: datet
     rejections: list[Rejection] = []
     for entry in batch:
         try:
-            devices.append((_validated(entry), entry.source))
+            devices.append((validate_entry(entry), entry.source))
         except InvalidInput as error:
             rejections.append(Rejection(entry.source, entry.format, entry.raw, str(error)))
 
@@ -94,7 +94,8 @@ def import_inventory_batch(store: Store, batch: list[RawDeviceEntry], now: datet
     )
 
 
-def _validated(entry: RawDeviceEntry) -> InventoryDevice:
+def validate_entry(entry: RawDeviceEntry) -> InventoryDevice:
+    """The entry's device, or InvalidInput naming the field at fault ("entry" when it could not be read)."""
     if entry.fields is None:
         raise InvalidInput("entry", entry.read_error or "could not be read")
     return parse_inventory_device(entry.fields)

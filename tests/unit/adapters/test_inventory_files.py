@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
 import xmlschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from duis_messages import FIXTURES, SHARED_DUIS
 from fdtrack.adapters.event_files import UnreadableInput
@@ -14,8 +17,10 @@ from fdtrack.adapters.inventory_files import (
     read_inventory_csv,
     read_inventory_responses,
 )
+from fdtrack.domain.errors import InvalidInput
+from fdtrack.domain.inventory import FIELDS
 from fdtrack.services.duis_ingest import DuisDocument
-from fdtrack.services.inventory import INVENTORY_CSV, INVENTORY_DUIS
+from fdtrack.services.inventory import INVENTORY_CSV, INVENTORY_DUIS, validate_entry
 from inventory_messages import CSV_HEADER, Device, inventory_csv, read_inventory_response
 
 RESPONSE = FIXTURES / "sr8.2-read-inventory-response.xml"
@@ -111,3 +116,46 @@ def test_the_hostile_documents_are_refused_like_any_other_non_inventory() -> Non
     for hostile in sorted((FIXTURES / "hostile").glob("*.xml")):
         [entry] = list(read_inventory_responses([DuisDocument(hostile.name, hostile.read_bytes())]))
         assert entry.fields is None, hostile.name
+
+
+FUZZ = settings(max_examples=200, deadline=None)
+VALID_ROW = b"00-DB-12-34-56-78-90-A0,ESME,SMETS2,Aurora E2\n"
+
+
+def entries_or_refusals(body: bytes) -> list[tuple[str, str]]:
+    """Each entry read and validated as the import does: its Device ID, or the field it is refused for."""
+    outcome = []
+    for entry in read_inventory_csv(io.BytesIO(body), "fuzz.csv"):
+        try:
+            outcome.append(("ok", validate_entry(entry).device_id))
+        except InvalidInput as error:
+            outcome.append(("refused", error.field))
+    assert {field for kind, field in outcome if kind == "refused"} <= {"entry", *FIELDS}
+    return outcome
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_any_bytes_after_a_good_header_are_entries_or_refusals_and_the_good_row_after_them_survives(
+    junk: bytes,
+) -> None:
+    body = (CSV_HEADER + "\n").encode() + junk + b"\n" + VALID_ROW
+    outcome = entries_or_refusals(body)
+    # The valid row is last: the junk before it may swallow it only inside an unterminated quote.
+    if junk.count(b'"') % 2 == 0:
+        assert outcome[-1] == ("ok", "00-DB-12-34-56-78-90-A0")
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_any_bytes_as_a_csv_file_are_refused_as_a_whole_or_entry_by_entry(body: bytes) -> None:
+    with contextlib.suppress(UnreadableInput):
+        entries_or_refusals(body)
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_any_bytes_as_an_8_2_response_are_one_refused_entry(body: bytes) -> None:
+    [entry] = list(read_inventory_responses([DuisDocument("fuzz.xml", body)]))
+    assert entry.fields is None
+    assert entry.read_error is not None
