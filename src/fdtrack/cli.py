@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from fdtrack.adapters import event_files
+from fdtrack.adapters import event_files, inventory_files
 from fdtrack.adapters.csv_export import csv_chunks
 from fdtrack.adapters.db.problems import DATABASE_ERRORS, describe_database_problem
 from fdtrack.adapters.db.store import SqlStore
@@ -33,9 +33,10 @@ from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
 from fdtrack.services import lookup
 from fdtrack.services import purge as purge_service
 from fdtrack.services import rejects as rejects_service
-from fdtrack.services.duis_ingest import ingest_duis, reread_duis
+from fdtrack.services.duis_ingest import DuisDocument, ingest_duis, reread_duis
 from fdtrack.services.ingest import MAX_REPORTED_ERRORS, IngestOptions, IngestSummary, RawEvent
 from fdtrack.services.ingest import ingest as ingest_events
+from fdtrack.services.inventory import INVENTORY_DUIS, RawDeviceEntry
 from fdtrack.services.ports import StoredRejection
 from fdtrack.services.reset import reset_device
 from fdtrack.settings import Settings
@@ -386,13 +387,21 @@ def rejects_resubmit(context: Context, ids: tuple[int, ...], everything: bool, a
     if not ids and not everything:
         raise click.UsageError("name rejection ids or give --all")
     reread = partial(_reread, context)
-    outcome = rejects_service.resubmit(context.store, reread, context.ingest_options(), ids or None)
+    outcome = rejects_service.resubmit(
+        context.store, reread, context.ingest_options(), ids or None, reread_devices=_reread_devices
+    )
+    devices = outcome.devices
     if as_json:
-        click.echo(json.dumps({**outcome.ingest.as_json(), "resolved": outcome.resolved}))
+        body = {**outcome.ingest.as_json(), "resolved": outcome.resolved}
+        if devices.imported or devices.rejected:
+            body["devices"] = {"imported": devices.imported, "rejected": devices.rejected}
+        click.echo(json.dumps(body))
     else:
         _print_ingest_summary(outcome.ingest, as_json=False)
+        if devices.imported or devices.rejected:
+            click.echo(f"device inventory: imported {devices.imported}, rejected {devices.rejected}")
         click.echo(f"resolved {outcome.resolved} rejections")
-    sys.exit(EXIT_SOME_REJECTED if outcome.ingest.rejected else 0)
+    sys.exit(EXIT_SOME_REJECTED if outcome.ingest.rejected or devices.rejected else 0)
 
 
 def _reread(context: Context, stored: StoredRejection, source: str) -> Iterator[RawEvent]:
@@ -404,6 +413,14 @@ def _reread(context: Context, stored: StoredRejection, source: str) -> Iterator[
         yield from event_files.parse_csv_document(raw, source)
     else:
         yield event_files.parse_ndjson_line(raw, source)
+
+
+def _reread_devices(stored: StoredRejection, source: str) -> Iterator[RawDeviceEntry]:
+    raw = stored.rejection.raw
+    if stored.rejection.format == INVENTORY_DUIS:
+        yield from inventory_files.read_inventory_responses([DuisDocument(source, raw.encode("utf-8"))])
+    else:
+        yield from inventory_files.parse_inventory_csv_document(raw, source)
 
 
 @main.command()
@@ -463,10 +480,10 @@ def _output(path: str) -> Iterator[Any]:
             yield stream
 
 
-# The web commands (parties, accounts, serve, demo), the administrators' (tokens, audit) and
-# the operators' (backup, restore)
+# The web commands (parties, accounts, serve, demo), the administrators' (tokens, audit), the
+# device inventory's (devices import) and the operators' (backup, restore)
 # register themselves on `main`; imported last because they import `main` from here.
-from fdtrack import cli_admin, cli_operations, cli_web  # noqa: E402, F401
+from fdtrack import cli_admin, cli_devices, cli_operations, cli_web  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover - `python -m fdtrack.cli`
     # Run as a script this module is `__main__`; the commands above registered on `fdtrack.cli`.

@@ -1,4 +1,5 @@
-"""The demo database: two supplier parties, demo logins and simulated tracking data with a 50,000-device request."""
+"""The demo database: two supplier parties, demo logins, a device inventory and simulated tracking data with a
+50,000-device request."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import contextlib
 import json
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from fdtrack.adapters.event_files import parse_ndjson_line
+from fdtrack.adapters.event_files import csv_line, parse_ndjson_line
 from fdtrack.domain.accounts import AlreadyExists, Role
 from fdtrack.domain.errors import RecordsNotFound
+from fdtrack.domain.inventory import FIELDS
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
@@ -19,8 +21,9 @@ from fdtrack.services import lookup
 from fdtrack.services.account_ports import AccountStore, PasswordHasher
 from fdtrack.services.accounts import create_account, create_party, set_password
 from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent, ingest
+from fdtrack.services.inventory import INVENTORY_CSV, RawDeviceEntry, import_inventory
 from fdtrack.services.ports import Store
-from fdtrack.simulator import DCC_TARGET, SimulationConfig, Simulator
+from fdtrack.simulator import DCC_TARGET, DEVICE_MODELS, SMETS_VERSION, SimulationConfig, Simulator
 
 NORTHERN, SOUTHERN = "Northern Energy Supply", "Southern Power Retail"
 NORTHERN_IDS = ("90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-03-00-00")
@@ -94,7 +97,8 @@ def build_tracking_data(
     on_records: Callable[[int], None] | None = None,
     now: datetime | None = None,
 ) -> IngestSummary:
-    """Simulate and ingest the demo's events; devices reset by the DCC are then re-sent in new requests."""
+    """Load the device inventory, then simulate and ingest the demo's events, which carry no device type (as
+    DUIS traffic does not); devices reset by the DCC are then re-sent in new requests."""
     end = now or datetime.now(UTC)
     summary = IngestSummary()
     # The sizes are drawn here and given as explicit requests, so the demo controls its own mix.
@@ -104,6 +108,7 @@ def build_tracking_data(
         seed=size.seed,
         end=end,
         originators=(*NORTHERN_IDS, *SOUTHERN_IDS),
+        typed_events=False,
     )
     # Counter 1000 of the big request's originator is never used by the main stream (index 0 is NORTHERN).
     large = SimulationConfig(
@@ -112,9 +117,11 @@ def build_tracking_data(
         seed=size.seed + 1,
         end=end,
         originators=SOUTHERN_IDS,
+        typed_events=False,
     )
     resets: dict[str, tuple[str, datetime]] = {}
     for config in (main, large):
+        _load_inventory(store, config, options.batch_size)
         simulator = Simulator(config)
 
         def progress(_batch: IngestSummary, simulator: Simulator = simulator) -> None:
@@ -126,6 +133,25 @@ def build_tracking_data(
     resent = _resent_events(resets, end, size.seed)
     summary.add(ingest(store, resent, options))
     return summary
+
+
+def _load_inventory(store: Store, config: SimulationConfig, batch_size: int) -> None:
+    """The inventory of the devices a simulation names, loaded before its events as a supplier would: the
+    simulation is run once for its devices (a few seconds), since they are drawn among its events."""
+    simulator = Simulator(replace(config, keep_devices=True))
+    for _ in simulator.lines():
+        pass
+    entries = (
+        _inventory_entry(number, device_id, device_type)
+        for number, (device_id, device_type) in enumerate(simulator.devices, start=2)
+    )
+    import_inventory(store, entries, batch_size=batch_size)
+
+
+def _inventory_entry(line: int, device_id: str, device_type: str) -> RawDeviceEntry:
+    fields = dict(zip(FIELDS, (device_id, device_type, SMETS_VERSION, DEVICE_MODELS[device_type]), strict=True))
+    raw = csv_line(list(FIELDS)) + csv_line(list(fields.values()))
+    return RawDeviceEntry(f"demo-inventory.csv:{line}", INVENTORY_CSV, raw, fields=fields)
 
 
 def resent_examples(store: Store) -> list[tuple[str, str]]:

@@ -1,10 +1,11 @@
 """Realistic firmware-distribution event streams for the demo, the benchmarks and the tests.
 
-Each simulated Update Firmware request names devices of one family (11.1: ESME, GSME, HCALCS;
-11.4: PPMID). Every device walks the five stages with per-stage failure rates and delays of
-seconds (DSP) to days (HAN, activation). Events are written in order of *arrival*, which lags
-their occurrence at random, so some arrive late and out of order; some are sent twice; HAN and
-activation outcomes may arrive as device alerts without a request ID; stuck devices are reset.
+Each simulated Update Firmware request names devices of one type and model (one firmware image fits
+one device model; 11.1: ESME, GSME or HCALCS; 11.4: PPMID). Every device walks the five stages with
+per-stage failure rates and delays of seconds (DSP) to days (HAN, activation). Events are written in
+order of *arrival*, which lags their occurrence at random, so some arrive late and out of order; some
+are sent twice; HAN and activation outcomes may arrive as device alerts without a request ID; stuck
+devices are reset.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from fdtrack.domain.timestamps import format_rfc3339
 
 DCC_TARGET = "90-B3-D5-1F-30-00-00-02"
 DEFAULT_ORIGINATORS = ("90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00", "90-B3-D5-1F-30-03-00-00")
+# The device model of each simulated device type, as a device inventory names it.
+DEVICE_MODELS = {
+    "ESME": "Aurora E2 Electricity",
+    "GSME": "Aurora G2 Gas",
+    "HCALCS": "Aurora HC Switch",
+    "PPMID": "Aurora P2 Display",
+}
+SMETS_VERSION = "SMETS2"
 
 # (success, failure, failure reasons): the five stages in order.
 _STAGES: tuple[tuple[Status, Status, tuple[str, ...]], ...] = (
@@ -81,6 +90,8 @@ class SimulationConfig:
     complete: bool = False  # run every device to its last stage, ignoring the end of the window
     originators: Sequence[str] = DEFAULT_ORIGINATORS
     large_requests: Sequence[int] = ()  # sizes of extra requests to include (e.g. one of 50,000)
+    typed_events: bool = True  # whether Accepted by DSP events carry the device type (DUIS ones do not)
+    keep_devices: bool = False  # remember each device and its type, for a device inventory (`devices`)
 
 
 class Simulator:
@@ -93,6 +104,8 @@ class Simulator:
         self.events = 0
         self._sequence = 0
         self._device_counter = self.random.randrange(1 << 64)
+        # (Device ID, device type) of every simulated device, when the config asks to keep them.
+        self.devices: list[tuple[str, str]] = []
 
     def lines(self) -> Iterator[str]:
         for _, line in self.arrivals():
@@ -150,10 +163,12 @@ class Simulator:
         request_id = f"{originator}:{DCC_TARGET}:{1_000 + index}"
         ppmid = rnd.random() < 0.1
         firmware_version = f"{rnd.randrange(1 << 32):08X}"
+        device_type = "PPMID" if ppmid else rnd.choices(("ESME", "GSME", "HCALCS"), (0.5, 0.44, 0.06))[0]
         for device_number in range(size):
             self.records += 1
-            device_type = "PPMID" if ppmid else rnd.choices(("ESME", "GSME", "HCALCS"), (0.5, 0.44, 0.06))[0]
             device_id = self._next_device_id()
+            if config.keep_devices:
+                self.devices.append((device_id, device_type))
             yield from self._device_events(
                 index, device_number, request_id, device_id, device_type, firmware_version, requested_at
             )
@@ -200,7 +215,8 @@ class Simulator:
                 fields["reason"] = rnd.choice(reasons)
             if stage == 1:
                 fields["firmware_version"] = firmware_version
-                fields["device_type"] = device_type
+                if config.typed_events:
+                    fields["device_type"] = device_type
             if stage >= 4 and rnd.random() < config.unattached_rate:
                 del fields["request_id"]  # a device alert: the event_id is derived from the content
             else:

@@ -154,6 +154,13 @@ API_CALLS: list[dict[str, Any]] = [
         "url": f"/api/v1/devices/{SHARED_DEVICE}/reset",
         "json": {"reason": "Stuck at the CSP", "request_id": BETA_SHARED_REQUEST},
     },
+    {
+        "method": "POST",
+        "route": "/api/v1/devices",
+        "url": "/api/v1/devices",
+        "content": b"Device ID,Device Type\n00-DB-12-34-56-78-9F-01,ESME\n",
+        "media": "text/csv",
+    },
 ]
 
 SCREEN_PROBES = [
@@ -343,6 +350,7 @@ API_PROBES = [
     Probe(**API_CALLS[2], answers=INGESTS),
     Probe(**API_CALLS[3], answers=INGESTS),
     Probe(**API_CALLS[4], answers=RESETS),
+    Probe(**API_CALLS[5], answers=INGESTS),
     Probe(
         "POST",
         API_RESET,

@@ -199,6 +199,7 @@ def test_the_openapi_document_describes_every_api_operation_and_its_errors(api: 
         "/api/v1/distributions.csv",
         "/api/v1/events",
         "/api/v1/duis",
+        "/api/v1/devices",
         "/api/v1/devices/{device_id}/reset",
         "/healthz",
         "/metrics",

@@ -94,7 +94,7 @@ def _json_problem(error: ValueError | RecursionError) -> str:
 
 def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) -> Iterator[RawEvent]:
     """One RawEvent per CSV row, with a header row naming the fields; each raw keeps its header."""
-    buffered = io.BufferedReader(_CountingReader(stream, counter))
+    buffered = io.BufferedReader(counting_reader(stream, counter))
     # utf-8-sig drops a byte order mark before the csv module sees it, so a quoted first column still parses.
     text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
@@ -105,11 +105,11 @@ def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) ->
     except csv.Error as error:
         raise UnreadableInput(f"{name}: the CSV header cannot be read ({error})") from None
     header = [column.strip().lstrip("\ufeff").strip() for column in header]
-    if any(_has_bad_bytes(column) for column in header):
+    if any(has_bad_bytes(column) for column in header):
         raise UnreadableInput(f"{name}: the CSV header is not valid UTF-8")
     if "device_id" not in header or "status" not in header:
         raise UnreadableInput(f"{name}: the CSV header must name the event fields (device_id, status, occurred_at, …)")
-    header_line = _csv_line(header)
+    header_line = csv_line(header)
     line = reader.line_num
     while True:
         start = line + 1
@@ -129,8 +129,8 @@ def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) ->
 
 def csv_row_event(header: list[str], row: list[str], header_line: str, source: str) -> RawEvent:
     """A CSV row as a RawEvent; the raw text is a small CSV document, header included, for re-submission."""
-    raw = header_line + _csv_line([cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for cell in row])
-    if any(_has_bad_bytes(cell) for cell in row):
+    raw = header_line + csv_line([cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for cell in row])
+    if any(has_bad_bytes(cell) for cell in row):
         return RawEvent(source, "csv", raw, read_error="row is not valid UTF-8")
     if len(row) != len(header):
         return RawEvent(source, "csv", raw, read_error=f"row has {len(row)} fields, the header names {len(header)}")
@@ -149,17 +149,19 @@ def parse_csv_document(text: str, source: str) -> Iterator[RawEvent]:
         return
     header = rows[0]
     for row in rows[1:]:
-        yield csv_row_event(header, row, _csv_line(header), source)
+        yield csv_row_event(header, row, csv_line(header), source)
 
 
-def _csv_line(cells: list[str]) -> str:
+def csv_line(cells: list[str]) -> str:
+    """One CSV row as text, ending in a newline, that reads back whole (also used for inventory rows)."""
     out = io.StringIO()
     # With "\r\n" as terminator the writer quotes a cell holding a lone "\r" too, so the row reads back whole.
     csv.writer(out, lineterminator="\r\n").writerow(cells)
     return out.getvalue().removesuffix("\r\n") + "\n"
 
 
-def _has_bad_bytes(cell: str) -> bool:
+def has_bad_bytes(cell: str) -> bool:
+    """Whether a cell read with surrogateescape held bytes that are not UTF-8."""
     return any("\udc80" <= char <= "\udcff" for char in cell)
 
 
@@ -179,6 +181,11 @@ def _lines(stream: BinaryIO, counter: ByteCounter | None) -> Iterator[bytes]:
             if counter is not None:
                 counter.consumed += rest + len(more)
         yield line
+
+
+def counting_reader(stream: BinaryIO, counter: ByteCounter | None) -> io.RawIOBase:
+    """A raw stream over `stream` that counts what is read from it, for progress bars."""
+    return _CountingReader(stream, counter)
 
 
 class _CountingReader(io.RawIOBase):

@@ -18,6 +18,9 @@ class DeviceType(StrEnum):
 
 #: DUIS device types that never take part in firmware distribution tracking.
 EXCLUDED_DEVICE_TYPES = frozenset({"CHF", "GPF", "IHD", "CAD"})
+COMMS_HUB_TYPES = frozenset({"CHF", "GPF"})  # the Communications Hub's two functions
+#: Every DeviceType of the DUIS schema, in its order: what a device inventory may hold.
+DUIS_DEVICE_TYPES = ("ESME", "GSME", "GPF", "CHF", "HCALCS", "PPMID", "IHD", "CAD")
 ALL_TRACKED = frozenset(DeviceType)
 
 
@@ -36,6 +39,11 @@ def parse_device_type(text: object, tracked: frozenset[DeviceType], field: str =
     if device_type not in tracked:
         raise InvalidInput(field, f"{name} devices are not tracked by this service")
     return device_type
+
+
+def tracked_setting(tracked: frozenset[DeviceType]) -> str:
+    """The tracked set as FDTRACK_TRACKED_DEVICE_TYPES would name it, in the order of SPEC §3."""
+    return ",".join(device_type.value for device_type in DeviceType if device_type in tracked)
 
 
 def parse_tracked_set(text: str) -> frozenset[DeviceType]:

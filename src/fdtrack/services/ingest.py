@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -12,6 +13,7 @@ from fdtrack.domain.device_types import ALL_TRACKED, DeviceType
 from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.events import TrackingEvent, validate_event_with_digest
 from fdtrack.domain.identifiers import ServiceRequestId
+from fdtrack.domain.inventory import scope_refusal
 from fdtrack.domain.reset import RecordSummary, record_for_device_alert
 from fdtrack.services.ports import (
     RecordDelta,
@@ -100,8 +102,12 @@ def ingest(
     """Ingest a stream in batches; each batch is stored atomically, so a crash loses only unfinished batches."""
     options = options or IngestOptions()
     total = IngestSummary()
+    validated = _validated_batches(store, raw_events, options)
     # One batch ahead is enough to overlap validation with the database; more would only cost memory.
-    with read_ahead(_validated_batches(raw_events, options), depth=1) as batches:
+    # Validation reads the device inventory: where another thread would see another database (SQLite in
+    # memory), it runs on this one.
+    ahead = read_ahead(validated, depth=1) if store.reads_from_any_thread else nullcontext(validated)
+    with ahead as batches:
         for batch in batches:
             outcome = _store_validated(store, batch)
             total.add(outcome)
@@ -116,7 +122,7 @@ def ingest(
 
 def ingest_batch(store: Store, batch: list[RawEvent], options: IngestOptions) -> IngestSummary:
     """Validate and store one batch in one transaction, retrying if a concurrent writer interferes."""
-    return _store_validated(store, _validate_batch(batch, options))
+    return _store_validated(store, _validate_batch(store, batch, options))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +130,18 @@ class _ValidatedBatch:
     candidates: list[_Candidate]
     invalid: list[Rejection]
     validated_at: datetime
+    refusals: dict[str, str]  # Device ID → why the inventory puts its untyped events out of scope
 
 
-def _validated_batches(raw_events: Iterable[RawEvent], options: IngestOptions) -> Iterator[_ValidatedBatch]:
+def _validated_batches(
+    store: Store, raw_events: Iterable[RawEvent], options: IngestOptions
+) -> Iterator[_ValidatedBatch]:
     iterator = iter(raw_events)
     while batch := list(islice(iterator, options.batch_size)):
-        yield _validate_batch(batch, options)
+        yield _validate_batch(store, batch, options)
 
 
-def _validate_batch(batch: list[RawEvent], options: IngestOptions) -> _ValidatedBatch:
+def _validate_batch(store: Store, batch: list[RawEvent], options: IngestOptions) -> _ValidatedBatch:
     now = options.clock()
     candidates: list[_Candidate] = []
     invalid: list[Rejection] = []
@@ -143,13 +152,13 @@ def _validate_batch(batch: list[RawEvent], options: IngestOptions) -> _Validated
             invalid.append(Rejection(raw.source, raw.format, raw.raw, str(error)))
             continue
         candidates.append(_Candidate(raw, event, digest))
-    return _ValidatedBatch(candidates, invalid, now)
+    return _ValidatedBatch(candidates, invalid, now, _scope_refusals(store, candidates, options.tracked))
 
 
 def _store_validated(store: Store, batch: _ValidatedBatch) -> IngestSummary:
     def attempt() -> IngestSummary:
         with store.write() as tx:
-            return _store_batch(tx, batch.candidates, batch.invalid, batch.validated_at)
+            return _store_batch(tx, batch)
 
     return run_with_retries(attempt)
 
@@ -160,14 +169,14 @@ def _validated(raw: RawEvent, now: datetime, tracked: frozenset[DeviceType]) -> 
     return validate_event_with_digest(raw.fields, now=now, tracked=tracked)
 
 
-def _store_batch(
-    tx: WriteTransaction, candidates: list[_Candidate], invalid: list[Rejection], now: datetime
-) -> IngestSummary:
+def _store_batch(tx: WriteTransaction, batch: _ValidatedBatch) -> IngestSummary:
     summary = IngestSummary()
-    rejections = list(invalid)
-    fresh, duplicates, conflicts = _classify(tx, candidates)
+    now = batch.validated_at
+    rejections = list(batch.invalid)
+    fresh, duplicates, conflicts = _classify(tx, batch.candidates)
     summary.duplicates = duplicates
     rejections.extend(conflicts)
+    fresh = _in_scope(fresh, batch.refusals, rejections)
 
     correlation = _Correlation(tx, {c.event.device_id for c in fresh if c.event.request_id is None})
     deltas: dict[RecordKey, RecordState] = {}
@@ -219,6 +228,34 @@ def _classify(tx: WriteTransaction, candidates: list[_Candidate]) -> tuple[list[
         else:
             conflicts.append(_rejection(candidate, "event_id: reused with different content"))
     return fresh, duplicates, conflicts
+
+
+def _scope_refusals(store: Store, candidates: list[_Candidate], tracked: frozenset[DeviceType]) -> dict[str, str]:
+    """SPEC §3 for events that carry no device type: the device inventory says what each device is, read
+    in one query for the whole batch while the batch is validated (one batch ahead of the database's
+    work, so ingestion does not wait for it). Devices it does not know are tracked."""
+    untyped = {candidate.event.device_id for candidate in candidates if candidate.event.device_type is None}
+    if not untyped:
+        return {}
+    suspects = store.inventory_out_of_scope(untyped, [device_type.value for device_type in tracked])
+    return {device_id: reason for device_id, device in suspects.items() if (reason := scope_refusal(device, tracked))}
+
+
+def _in_scope(candidates: list[_Candidate], refusals: dict[str, str], rejections: list[Rejection]) -> list[_Candidate]:
+    """The candidates the inventory leaves in scope; the others are rejected with the reason, and kept for
+    re-submission once the inventory says otherwise. Duplicates were counted before: sent again, an
+    event stored before the inventory knew its device is still harmless."""
+    if not refusals:
+        return candidates
+    kept: list[_Candidate] = []
+    for candidate in candidates:
+        event = candidate.event
+        reason = refusals.get(event.device_id) if event.device_type is None else None
+        if reason is None:
+            kept.append(candidate)
+        else:
+            rejections.append(_rejection(candidate, reason))
+    return kept
 
 
 def _rejection(candidate: _Candidate, reason: str) -> Rejection:

@@ -8,10 +8,12 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from fdtrack.domain.errors import InvalidInput, RecordsNotFound
 from fdtrack.domain.identifiers import canonical_eui64, parse_device_id, parse_service_request_id
+from fdtrack.domain.inventory import InventoryDevice
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.domain.statuses import CompletionStatus, ProcessingStatus
 from fdtrack.services.ports import HistoryEntry, Store, StoredRecord
@@ -32,6 +34,14 @@ class Viewer:
         return cls(name, None)
 
 
+class DeviceTypeOrigin(StrEnum):
+    """Where a record's Device Type comes from."""
+
+    EVENTS = "events"  # an event of the record carried it (SPEC §5.1 rule 4)
+    INVENTORY = "inventory"  # no event did; the device inventory says what the device is
+    NOT_KNOWN = "not known"  # neither: no event carried one and the device is not in the inventory
+
+
 @dataclass(frozen=True, slots=True)
 class DistributionRecordView:
     """A distribution record as every interface shows it."""
@@ -47,6 +57,7 @@ class DistributionRecordView:
     started_at: datetime
     available_until: datetime
     history: tuple[HistoryEntry, ...]
+    device_type_origin: DeviceTypeOrigin = DeviceTypeOrigin.EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +107,11 @@ def records_by_request(
             raise RecordsNotFound(not_found_message("service_request_id", request_id))
         more = len(records) > limit
         records = records[:limit]
-        views = _views(tx, records, retention) if with_history else [record_view(r, retention) for r in records]
+        if with_history:
+            views = _views(tx, records, retention)
+        else:
+            inventory = _inventory_of(tx, records)
+            views = [record_view(r, retention, inventory=inventory.get(r.device_id)) for r in records]
     return RecordsPage(views, encode_cursor(records[-1].device_id) if more else None)
 
 
@@ -140,6 +155,8 @@ class DeviceRecordReads(Protocol):
     def records_by_device(self, device_id: str, originators: frozenset[str] | None) -> list[StoredRecord]: ...
 
     def history_entries(self, record_ids: Collection[int]) -> dict[int, list[HistoryEntry]]: ...
+
+    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]: ...
 
 
 class DeviceRecordSource(Protocol):
@@ -195,18 +212,39 @@ def _views(
     tx: DeviceRecordReads, records: list[StoredRecord], retention: RetentionPolicy
 ) -> list[DistributionRecordView]:
     histories = tx.history_entries([record.record_id for record in records])
-    return [record_view(record, retention, histories[record.record_id]) for record in records]
+    inventory = _inventory_of(tx, records)
+    return [
+        record_view(record, retention, histories[record.record_id], inventory.get(record.device_id))
+        for record in records
+    ]
+
+
+def _inventory_of(tx: DeviceRecordReads, records: Sequence[StoredRecord]) -> dict[str, InventoryDevice]:
+    """The inventory entries of the records whose events named no device type: one query per page."""
+    untyped = {record.device_id for record in records if record.state.device_type is None}
+    return tx.inventory_devices(untyped) if untyped else {}
 
 
 def record_view(
-    record: StoredRecord, retention: RetentionPolicy, history: Sequence[HistoryEntry] = ()
+    record: StoredRecord,
+    retention: RetentionPolicy,
+    history: Sequence[HistoryEntry] = (),
+    inventory: InventoryDevice | None = None,
 ) -> DistributionRecordView:
-    """A stored record as every interface shows it (with its history when the caller read it)."""
+    """A stored record as every interface shows it (with its history when the caller read it). Its Device
+    Type is its events' (SPEC §5.1 rule 4) or, when none carried one, the device inventory's."""
     state = record.state
+    if state.device_type is not None:
+        device_type: str | None = state.device_type.value
+        origin = DeviceTypeOrigin.EVENTS
+    elif inventory is not None:
+        device_type, origin = inventory.device_type, DeviceTypeOrigin.INVENTORY
+    else:
+        device_type, origin = None, DeviceTypeOrigin.NOT_KNOWN
     return DistributionRecordView(
         service_request_id=str(record.request_id),
         device_id=record.device_id,
-        device_type=state.device_type.value if state.device_type else None,
+        device_type=device_type,
         firmware_version=state.firmware_version.value if state.firmware_version else None,
         current_status=state.current.status,
         current_status_reason=state.current.reason,
@@ -215,4 +253,5 @@ def record_view(
         started_at=state.started_at,
         available_until=retention.available_until(record.last_received_at),
         history=tuple(history),
+        device_type_origin=origin,
     )

@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 from fdtrack.domain.derivation import RecordState
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
+from fdtrack.domain.inventory import InventoryDevice
 from fdtrack.domain.statuses import ProcessingStatus
 
 RecordKey = tuple[str, str]  # (canonical Service Request ID, Device ID)
@@ -130,6 +131,10 @@ class WriteTransaction(Protocol):
 
     def append_audit(self, entry: AuditEntry, at: datetime) -> None: ...
 
+    def import_devices(self, devices: Sequence[tuple[InventoryDevice, str]], imported_at: datetime) -> None:
+        """Add or replace inventory entries, each with the source it was read from: the last import wins."""
+        ...
+
 
 class ReadTransaction(Protocol):
     """Consistent reads for look-ups."""
@@ -161,6 +166,8 @@ class ReadTransaction(Protocol):
 
     def iter_rejections(self, *, ids: Collection[int] | None) -> Iterator[StoredRejection]: ...
 
+    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]: ...
+
 
 class Store(Protocol):
     """Where distribution records live; hands out transactions."""
@@ -174,6 +181,21 @@ class Store(Protocol):
     @property
     def writes_side_by_side(self) -> bool:
         """Whether writers can work at once without waiting for each other (SQLite writes one at a time)."""
+        ...
+
+    def inventory_out_of_scope(
+        self, device_ids: Collection[str], tracked: Collection[str]
+    ) -> dict[str, InventoryDevice]:
+        """The inventory entries of those of `device_ids` that may be out of scope, in one query on the
+        primary database (ingestion depends on it, so never on a replica that may lag): a device
+        type outside `tracked`, or a SMETS/CHTS version that may name SMETS1 (domain.inventory.SMETS1_LIKE).
+        A superset: domain.inventory.scope_refusal decides. Entries in scope are not even read, so a batch
+        of devices the inventory has in scope costs index probes alone."""
+        ...
+
+    @property
+    def reads_from_any_thread(self) -> bool:
+        """Whether every thread reads the same database (not so for SQLite in memory: one per thread)."""
         ...
 
     def prepare_storage(self, today: date) -> None:

@@ -30,7 +30,7 @@ from fdtrack.services import purge
 from fdtrack.services.account_ports import PasswordHasher
 from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
-from fdtrack.web.api import devices, distributions, events
+from fdtrack.web.api import devices, distributions, events, inventory
 from fdtrack.web.api.openapi import install_openapi
 from fdtrack.web.auth import session_cookie_name
 from fdtrack.web.database_admission import DatabaseAdmission, needs_database
@@ -122,6 +122,7 @@ def create_app(
     for router in (
         distributions.router,
         events.router,
+        inventory.router,
         devices.router,
         operations.router,
         signin.router,

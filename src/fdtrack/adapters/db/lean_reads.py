@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from fdtrack.adapters.db.engine import statement_reads
+from fdtrack.adapters.db.inventory import lean_inventory_devices
 from fdtrack.adapters.db.store import (
     _DEVICE_DAYS,
     _RECORD_COLUMNS,
@@ -25,6 +26,7 @@ from fdtrack.adapters.db.store import (
     _record_and_day,
     _record_from_values,
 )
+from fdtrack.domain.inventory import InventoryDevice
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.services.ports import HistoryEntry, StoredRecord
 
@@ -135,3 +137,6 @@ class LeanReadTransaction:
                     HistoryEntry(ProcessingStatus(status), reason, moment(occurred_at), moment(received_at))
                 )
         return entries
+
+    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
+        return lean_inventory_devices(self._cursor, self._codec.sqlite, device_ids)

@@ -110,6 +110,21 @@ device_buckets = Table(
     Index(None, "bucket_day"),
 )
 
+# What each device is, as the supplier's device inventory (CSV or DUIS SR 8.2 responses) says; the
+# last import of a device wins. Ingestion applies the scope rules of SPEC §3 to events that carry no
+# device type through it, and look-ups show its device type where no event gave one. It describes
+# devices, not distributions, so retention does not purge it.
+device_inventory = Table(
+    "device_inventory",
+    metadata,
+    Column("device_id", String(23), primary_key=True),
+    Column("device_type", String(8), nullable=False),  # any DUIS device type, CHF to CAD
+    Column("smets_chts_version", String(20)),
+    Column("device_model", String(30)),
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("source", String(300), nullable=False),
+)
+
 rejected_events = Table(
     "rejected_events",
     metadata,

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 
 from fdtrack.adapters.db.engine import WRITE, autocommit, make_engine
 from fdtrack.adapters.db.firmware_requests import SqlFirmwareRequestRegistry
+from fdtrack.adapters.db.inventory import import_devices, inventory_devices, inventory_out_of_scope
 from fdtrack.adapters.db.migrate import upgrade
 from fdtrack.adapters.db.partitions import (
     DROP_LOCK,
@@ -45,6 +46,7 @@ from fdtrack.domain.derivation import CurrentStatus, EarliestValue, RecordState
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
 from fdtrack.domain.identifiers import ServiceRequestId
+from fdtrack.domain.inventory import InventoryDevice
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.domain.text import storable
 from fdtrack.services.ports import (
@@ -98,6 +100,10 @@ class SqlStore:
     @property
     def writes_side_by_side(self) -> bool:
         return self.dialect != "sqlite"
+
+    @property
+    def reads_from_any_thread(self) -> bool:
+        return self.dialect != "sqlite" or self.engine.url.database not in (None, "", ":memory:")
 
     @property
     def firmware_requests(self) -> SqlFirmwareRequestRegistry:
@@ -242,6 +248,13 @@ class SqlStore:
                 return
             with connection.begin():  # SQLite: one snapshot for the whole look-up
                 yield SqlReadTransaction(connection)
+
+    def inventory_out_of_scope(
+        self, device_ids: Collection[str], tracked: Collection[str]
+    ) -> dict[str, InventoryDevice]:
+        # On the primary, in a short read of its own: ingestion's validation thread asks, one batch ahead.
+        with self.engine.connect() as connection:
+            return inventory_out_of_scope(connection, device_ids, tracked)
 
     def refresh_statistics(self) -> None:
         """Let the query planner see the tables as they are now (after a bulk load).
@@ -839,6 +852,9 @@ class SqlWriteTransaction:
     def append_audit(self, entry: AuditEntry, at: datetime) -> None:
         append_audit_entry(self.connection, entry, at)
 
+    def import_devices(self, devices: Sequence[tuple[InventoryDevice, str]], imported_at: datetime) -> None:
+        import_devices(self.connection, devices, imported_at)
+
 
 class SqlReadTransaction:
     """Look-ups for the screens, the API and the command line.
@@ -1053,6 +1069,9 @@ class SqlReadTransaction:
                 return
             yield from page
             after = page[-1].rejection_id
+
+    def inventory_devices(self, device_ids: Collection[str]) -> dict[str, InventoryDevice]:
+        return inventory_devices(self.connection, device_ids)
 
 
 def _rejection_from_row(row: Row[Any]) -> StoredRejection:

@@ -61,6 +61,12 @@ class IngestSummary(BaseModel):
     )
 
 
+class InventorySummary(BaseModel):
+    imported: int = Field(description="Inventory entries stored (a device imported again takes its latest entry)")
+    rejected: int
+    errors: list[IngestError] = Field(description="The first 1,000 rejected entries; all are kept in the store")
+
+
 class ResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,7 +1,7 @@
 """DUIS Activate Firmware requests (SR 11.3), remembered for their acknowledgements and failures.
 
 Revision ID: 0009_activation_schedules
-Revises: 0007_rederive_v2
+Revises: 0008_device_inventory
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_activation_schedules"
-down_revision = "0007_rederive_v2"
+down_revision = "0008_device_inventory"
 branch_labels = None
 depends_on = None
 
