@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from starlette.types import Message, Receive, Scope, Send
 
 from fdtrack.services.operations import DatabaseState, Health
 from fdtrack.web.database_admission import DatabaseAdmission, needs_database
 from fdtrack.web.health import BoundedHealthCheck
+
+T = TypeVar("T")
+
+
+def run_alone(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on an event loop of its own, in a thread of its own: the thread running the tests may already
+    have a loop running (the browser tests' driver leaves one)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
 
 SESSION = frozenset({"fdtrack_session"})
 DEADLINE = 0.05  # seconds: these tests wait for it, so it is short
@@ -79,7 +91,7 @@ async def _call(app: DatabaseAdmission, path: str = "/api/v1/distributions") -> 
 
 
 def test_work_that_answers_in_time_is_passed_through() -> None:
-    assert asyncio.run(_call(_admission(_ok))) == [200]
+    assert run_alone(_call(_admission(_ok))) == [200]
 
 
 def test_stuck_work_gets_503_once_and_its_late_answer_is_dropped() -> None:
@@ -91,7 +103,7 @@ def test_stuck_work_gets_503_once_and_its_late_answer_is_dropped() -> None:
         await asyncio.sleep(0)
         return statuses
 
-    assert asyncio.run(story()) == [503]
+    assert run_alone(story()) == [503]
 
 
 def test_stuck_work_holds_its_slot_until_it_ends_so_it_never_takes_more_than_the_slots() -> None:
@@ -107,7 +119,7 @@ def test_stuck_work_holds_its_slot_until_it_ends_so_it_never_takes_more_than_the
         assert not waiting.locked()
         return stuck, await _call(_admission(_ok))
 
-    stuck, after = asyncio.run(story())
+    stuck, after = run_alone(story())
     assert stuck == [[503]] * 4
     assert after == [200]
 
@@ -118,7 +130,7 @@ def test_a_response_already_under_way_is_not_cut_by_the_deadline() -> None:
         await asyncio.sleep(DEADLINE * 3)  # a long CSV download
         await send({"type": "http.response.body", "body": b"rows"})
 
-    assert asyncio.run(_call(_admission(streaming))) == [200]
+    assert run_alone(_call(_admission(streaming))) == [200]
 
 
 class StuckProbe:
@@ -145,7 +157,7 @@ def test_the_health_check_answers_unreachable_within_its_budget_and_starts_one_p
         return [await check.check(), await check.check()]
 
     try:
-        assert asyncio.run(story()) == [Health(DatabaseState.UNREACHABLE)] * 2
+        assert run_alone(story()) == [Health(DatabaseState.UNREACHABLE)] * 2
         assert probe.calls == 1
     finally:
         probe.release.set()
