@@ -23,7 +23,13 @@ AUDIT_ACTIONS = (
     "token_revoked",
     "purge",
     "party_created",
+    "party_user_ids_added",
+    "party_user_id_removed",
     "account_created",
+    "account_disabled",
+    "account_enabled",
+    "account_unlocked",
+    "account_role_changed",
     "password_set",
 )
 MAX_PAGE = 500

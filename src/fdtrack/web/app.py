@@ -25,9 +25,11 @@ from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.db.tokens import SqlTokenStore
 from fdtrack.adapters.duis.decoder import DuisDecoder
 from fdtrack.adapters.passwords import Argon2Hasher
+from fdtrack.adapters.rate_limits import rate_limiter_for
 from fdtrack.runtime import steady_latency
 from fdtrack.services import purge
 from fdtrack.services.account_ports import PasswordHasher
+from fdtrack.services.signin import forget_old_signin_records
 from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
 from fdtrack.web.api import devices, distributions, events
@@ -77,6 +79,7 @@ def create_app(
         metrics=metrics,
         firmware_requests=store.firmware_requests,
         duis_decoder=DuisDecoder(),
+        rate_limiter=rate_limiter_for(store.engine, settings.redis_url),
         inline_short_reads=store.dialect == "sqlite",
         clock=clock or system_clock,
     )
@@ -164,10 +167,16 @@ def _templates() -> Jinja2Templates:
 
 async def _purge_regularly(web: WebServices) -> None:
     """Retention (§6): the server purges on its own, at start and then every interval. The purge runs in a
-    worker thread in short transactions (5,000 records each), so requests go on being answered meanwhile."""
+    worker thread in short transactions (5,000 records each), so requests go on being answered meanwhile.
+    The same loop keeps the audit log's own retention and drops spent throttles and rate-limit counters."""
     while True:
         try:
             await run_in_threadpool(purge.purge, web.store, web.settings.retention, datetime.now(UTC), "server", None)
         except Exception:
             log.exception("scheduled purge failed; trying again at the next interval")
+        try:
+            await run_in_threadpool(forget_old_signin_records, web.accounts, web.settings.audit_retention)
+            await run_in_threadpool(web.rate_limiter.forget_expired)
+        except Exception:
+            log.exception("sign-in housekeeping failed; trying again at the next interval")
         await asyncio.sleep(web.settings.purge_interval_minutes * 60)

@@ -14,9 +14,11 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from fdtrack.adapters.event_files import UnreadableInput
-from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
+from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownAccount, UnknownParty
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, NotPermitted, RecordsNotFound
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.domain.tokens import TokenRefused
+from fdtrack.services.accounts import NothingToChange
 from fdtrack.services.tokens import AlreadyRevoked
 from fdtrack.web.auth import CsrfRejected, NotSignedIn, login_redirect_location
 from fdtrack.web.dependencies import services
@@ -35,6 +37,9 @@ _STATUS: tuple[tuple[type[FdtrackError], int, str], ...] = (
     (NotPermitted, 403, "forbidden"),
     (RecordsNotFound, 404, "not_found"),
     (UnknownParty, 404, "not_found"),
+    (UnknownAccount, 404, "not_found"),
+    (NothingToChange, 409, "nothing_to_change"),
+    (RateLimited, 429, "rate_limited"),
     (AlreadyExists, 409, "already_exists"),
     (AlreadyRevoked, 409, "already_revoked"),
     (NothingToReset, 409, "nothing_to_reset"),
@@ -48,6 +53,7 @@ _CODES = {
     409: "conflict",
     413: "body_too_large",
     415: "unsupported_media_type",
+    429: "rate_limited",
     500: "internal_error",
 }
 _TITLES = {
@@ -57,6 +63,7 @@ _TITLES = {
     404: "Page not found",
     405: "That action is not allowed here",
     409: "That could not be done",
+    429: "Too many requests",
     500: "Sorry, there is a problem with the service",
 }
 
@@ -85,9 +92,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FdtrackError)
     async def _domain(request: Request, error: FdtrackError) -> Response:
         status, code = _classify(error)
-        if _is_api(request):
-            return api_error(status, code, str(error))
-        return error_page(request, status, str(error))
+        message = str(error)
+        response = api_error(status, code, message) if _is_api(request) else error_page(request, status, message)
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(UnreadableInput)
     async def _unreadable(request: Request, error: UnreadableInput) -> Response:
