@@ -181,7 +181,8 @@ def disable_account(store: AccountStore, username: str, actor: str, clock: Clock
 
 
 def enable_account(store: AccountStore, username: str, actor: str, clock: Clock = _now) -> Account:
-    """A disabled account may sign in again, and its API tokens that were not revoked work again."""
+    """A disabled account may sign in again (its sign-in throttles are lifted too), and its API tokens
+    that were not revoked work again."""
     name = validate_username(username)
     now = clock()
     with store.write() as tx:
@@ -189,6 +190,7 @@ def enable_account(store: AccountStore, username: str, actor: str, clock: Clock 
         if not account.disabled:
             raise NothingToChange(f"account {name!r} is not disabled")
         tx.set_disabled(account.account_id, None)
+        tx.clear_throttles(name)
         tx.append_audit(AuditEntry(actor, "account_enabled", name, {}), now)
         return _account(tx, name)
 
