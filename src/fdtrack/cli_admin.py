@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-from collections.abc import Iterator
 
 import click
 
-from fdtrack.adapters.csv_export import safe_cell
+from fdtrack.adapters.audit_export import audit_csv_chunks, audit_json_chunks
 from fdtrack.adapters.db.accounts import SqlAccountStore
 from fdtrack.adapters.db.audit import SqlAuditLog
 from fdtrack.adapters.db.tokens import SqlTokenStore
@@ -20,7 +18,7 @@ from fdtrack.domain.timestamps import format_rfc3339
 from fdtrack.domain.tokens import ApiToken, TokenScope
 from fdtrack.services import accounts as account_service
 from fdtrack.services.account_ports import AccountListing
-from fdtrack.services.audit import AUDIT_ACTIONS, AuditRecord, export_audit, parse_audit_query
+from fdtrack.services.audit import AUDIT_ACTIONS, export_audit, parse_audit_query
 from fdtrack.services.tokens import create_token, list_tokens, revoke_token
 
 ACTOR = "cli"
@@ -271,49 +269,7 @@ def audit(
     """Export the audit log, oldest entry first."""
     query = parse_audit_query(action, actor, since, until)
     entries = export_audit(SqlAuditLog(context.store.engine), query)
-    chunks = _json_chunks(entries) if output == "json" else _csv_chunks(entries)
+    chunks = audit_json_chunks(entries) if output == "json" else audit_csv_chunks(entries)
     for chunk in chunks:
         sys.stdout.write(chunk)
     sys.stdout.flush()
-
-
-AUDIT_CSV_HEADER = ("id", "occurred_at", "actor", "action", "subject", "detail")
-
-
-def _audit_row(entry: AuditRecord) -> dict[str, object]:
-    return {
-        "id": entry.entry_id,
-        "occurred_at": format_rfc3339(entry.occurred_at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "detail": entry.detail,
-    }
-
-
-def _json_chunks(entries: Iterator[AuditRecord]) -> Iterator[str]:
-    """A JSON array written entry by entry, so a long log never sits in memory whole."""
-    yield "["
-    for number, entry in enumerate(entries):
-        yield ("," if number else "") + "\n  " + json.dumps(_audit_row(entry), sort_keys=True)
-    yield "\n]\n"
-
-
-def _csv_chunks(entries: Iterator[AuditRecord]) -> Iterator[str]:
-    class _Line:
-        text = ""
-
-        def write(self, value: str) -> None:
-            self.text += value
-
-    line = _Line()
-    writer = csv.writer(line, lineterminator="\r\n")
-    writer.writerow(AUDIT_CSV_HEADER)
-    for entry in entries:
-        row = _audit_row(entry)
-        row["detail"] = json.dumps(entry.detail, sort_keys=True)
-        # Actors and subjects can be text typed by anyone (a failed sign-in's username): formula-safe cells.
-        writer.writerow([safe_cell(str(row[column])) for column in AUDIT_CSV_HEADER])
-        yield line.text
-        line.text = ""
-    yield line.text

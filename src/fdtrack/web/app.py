@@ -29,6 +29,7 @@ from fdtrack.adapters.rate_limits import rate_limiter_for
 from fdtrack.runtime import steady_latency
 from fdtrack.services import purge
 from fdtrack.services.account_ports import PasswordHasher
+from fdtrack.services.audit import action_label
 from fdtrack.services.signin import forget_old_signin_records
 from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
@@ -41,7 +42,7 @@ from fdtrack.web.errors import API_PREFIX, answer_database_unavailable, install_
 from fdtrack.web.health import BoundedHealthCheck
 from fdtrack.web.logs import log_request
 from fdtrack.web.metrics import Metrics, RequestMetrics
-from fdtrack.web.routes import audit_log, operations, pages, service_centre, signin, tracking
+from fdtrack.web.routes import accounts, audit_log, operations, pages, service_centre, signin, tracking
 from fdtrack.web.security import SecurityHeaders
 from fdtrack.web.settings import WebSettings
 
@@ -132,6 +133,7 @@ def create_app(
         tracking.router,
         service_centre.router,
         audit_log.router,
+        accounts.router,
     ):
         app.include_router(router)
     app.router.routes[:0] = distributions.fast_routes()
@@ -161,6 +163,9 @@ def _templates() -> Jinja2Templates:
     environment.filters["iso_utc"] = presenters.iso_utc
     environment.filters["slug"] = presenters.slug
     environment.filters["thousands"] = presenters.thousands
+    environment.filters["detail_label"] = presenters.detail_label
+    environment.filters["detail_text"] = presenters.detail_text
+    environment.filters["action_label"] = action_label
     environment.globals["bar_width"] = presenters.BAR_WIDTH
     return templates
 

@@ -40,6 +40,7 @@ def login_page(
     next: str | None = None,
     ended: str | None = None,
     signed_out: str | None = None,
+    password_changed: str | None = None,
 ) -> Response:
     if signed_in is not None:
         return RedirectResponse(safe_next(next), status_code=303)
@@ -47,6 +48,8 @@ def login_page(
     if ended:
         idle = web.settings.session_idle_minutes
         notice = f"Your session has ended (sessions end after {idle} minutes without activity). Sign in again."
+    elif password_changed:
+        notice = "Your password has been changed and all your sessions have ended. Sign in with the new password."
     elif signed_out:
         notice = "You have signed out."
     return _login_form(request, web, next_path=safe_next(next), notice=notice)
