@@ -95,8 +95,8 @@ def test_the_service_centre_resets_a_device_and_the_supplier_and_audit_log_show_
     row = page.locator("#audit-entries tbody tr").filter(has_text=device)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(CENTRE.username)
-    expect(row).to_contain_text("replaced_status: Successful CH Transfer")
-    expect(row).to_contain_text("reason: CH transfer stuck for 20 hours")
+    expect(row).to_contain_text("Replaced status: Successful CH Transfer")
+    expect(row).to_contain_text("Reason: CH transfer stuck for 20 hours")
 
 
 def test_the_reset_and_audit_pages_have_no_serious_accessibility_violations(

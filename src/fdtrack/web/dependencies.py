@@ -54,7 +54,7 @@ class WebServices:
     # an SQLite look-up is a few in-process B-tree probes, cheaper than handing it to a worker thread.
     # A networked database (PostgreSQL) would stall the loop while it waits, so there they use threads.
     inline_short_reads: bool = False
-    # What time it is for sign-in, lock-out and session expiry; tests move it instead of waiting.
+    # What time it is for sign-in, throttling and session expiry; tests move it instead of waiting.
     clock: Callable[[], datetime] = system_clock
 
     def body_ingest_options(self) -> IngestOptions:

@@ -46,8 +46,9 @@ class WebSettings(Settings):
     # attempt from one address, and failures for one name from all addresses (see services/signin.py).
     signin_rate_per_source: str = "30/minute"
     signin_failures_per_name: str = "20/hour"
-    # Every request with one API token: far above what a system needs, low enough to stop a runaway loop.
-    api_rate_per_token: str = "6000/minute"  # noqa: S105 - a rate, not a secret
+    # Every request with one API token: 1,000 a second on average over a minute, well above what one
+    # upstream system needs, low enough to stop a runaway loop from taking the whole server.
+    api_rate_per_token: str = "60000/minute"  # noqa: S105 - a rate, not a secret
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("signin_rate_per_source", "signin_failures_per_name", "api_rate_per_token")
