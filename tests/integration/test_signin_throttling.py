@@ -207,3 +207,18 @@ def test_with_redis_configured_the_api_limit_is_kept_in_redis(
             for _ in range(3)
         ]
     assert statuses == [200, 200, 429]
+
+
+def test_a_redis_that_does_not_answer_gets_503_with_retry_after_not_an_error_page(
+    api_store: SqlStore, api_settings: WebSettings, tokens: Tokens, clock: MovableClock
+) -> None:
+    settings = api_settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"})  # nothing listens there
+    with client_for(api_store, settings, clock) as client:
+        response = attempt(client, ALPHA.username, ALPHA.password)
+        assert response.status_code == 503
+        assert response.headers["retry-after"]
+        api = client.get(
+            "/api/v1/distributions", params={"device_id": SHARED_DEVICE}, headers=Tokens.header(tokens.alpha)
+        )
+        assert api.status_code == 503
+        assert api.json()["error"]["code"] == "database_unavailable"

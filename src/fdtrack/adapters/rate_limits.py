@@ -57,7 +57,8 @@ def rate_limiter_for(engine: Engine, redis_url: str | None) -> LimitsRateLimiter
     """Counts every server process shares: Redis when configured, else the tracking database itself."""
     if redis_url:
         # A Redis that stops answering must not hang sign-in or the API any more than the database may.
-        storage = storage_from_string(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        # wrap_exceptions: a Redis that is down raises limits' StorageError, which the web answers with 503.
+        storage = storage_from_string(redis_url, wrap_exceptions=True, socket_timeout=2, socket_connect_timeout=2)
         assert isinstance(storage, Storage)  # a redis:// URL gives the synchronous storage
         return LimitsRateLimiter(storage)
     return LimitsRateLimiter(SqlRateLimitStorage(engine))

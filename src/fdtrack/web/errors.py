@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import limits.errors
 import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
@@ -128,6 +129,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return api_error(400, "invalid_input", message)
         return error_page(request, 400, message)
+
+    @app.exception_handler(limits.errors.StorageError)
+    async def _rate_limits_unavailable(request: Request, error: Exception) -> Response:
+        # Redis (FDTRACK_REDIS_URL) does not answer: like a database outage, a state that passes.
+        log.warning("rate-limit storage unavailable on %s %s: %s", request.method, request.url.path, error)
+        return database_unavailable(request)
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
