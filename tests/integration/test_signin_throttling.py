@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -17,7 +18,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from conftest import sqlite_url
 from e2e.seed import ALPHA, BETA, SHARED_DEVICE
+from fdtrack.adapters.db.engine import WRITE, make_engine
 from fdtrack.adapters.db.rate_limit_storage import SqlRateLimitStorage
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.rate_limits import LimitsRateLimiter, rate_limiter_for
@@ -222,3 +225,19 @@ def test_a_redis_that_does_not_answer_gets_503_with_retry_after_not_an_error_pag
         )
         assert api.status_code == 503
         assert api.json()["error"]["code"] == "database_unavailable"
+
+
+def test_on_sqlite_a_count_that_would_wait_for_the_write_lock_is_skipped_not_waited_for(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    engine = make_engine(sqlite_url(tmp_path, sqlite_template))
+    limiter = LimitsRateLimiter(SqlRateLimitStorage(engine))
+    rule = RateRule("busy", 1, 60)
+    try:
+        with engine.execution_options(**WRITE).begin():  # another writer (a large ingest) holds the lock
+            assert limiter.hit(rule, "k") is None
+            assert limiter.hit(rule, "k") is None  # not counted: let through rather than held
+        assert limiter.hit(rule, "k") is None
+        assert limiter.hit(rule, "k") is not None  # counted again once the lock is free
+    finally:
+        engine.dispose()

@@ -81,7 +81,10 @@ def create_app(
         firmware_requests=store.firmware_requests,
         duis_decoder=DuisDecoder(),
         rate_limiter=rate_limiter_for(store.engine, settings.redis_url),
-        inline_short_reads=store.dialect == "sqlite",
+        # Short reads go to worker threads on SQLite too: every API request also counts against its
+        # token's rate limit, a write (SQLite's one write lock) or a network call (Redis), and neither
+        # may wait on the event loop.
+        inline_short_reads=False,
         clock=clock or system_clock,
     )
 

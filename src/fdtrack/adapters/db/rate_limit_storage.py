@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -13,6 +14,9 @@ from fdtrack.adapters.db.engine import WRITE
 from fdtrack.adapters.db.schema import rate_limit_counters
 
 _C = rate_limit_counters
+log = logging.getLogger("fdtrack.rate_limits")
+SQLITE_WAIT_MS = 50
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # what adapters/db/engine.py sets on every SQLite connection
 # One statement on both databases: a window that has ended starts again at this hit.
 _INCREMENT = text(
     "INSERT INTO rate_limit_counters (key, hits, expires_at_ms) VALUES (:key, :amount, :expires) "
@@ -47,8 +51,32 @@ class SqlRateLimitStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self._now_ms()
         values = {"key": key[:200], "amount": amount, "now": now, "expires": now + int(expiry * 1000)}
-        with self._writer.begin() as connection:
-            hits: int = connection.execute(_INCREMENT, values).scalar_one()
+        if self.engine.dialect.name != "sqlite":
+            with self._writer.begin() as connection:
+                hits: int = connection.execute(_INCREMENT, values).scalar_one()
+            return hits
+        return self._sqlite_incr(values)
+
+    def _sqlite_incr(self, values: dict[str, object]) -> int:
+        """SQLite has one writer at a time, and ingesting a large batch holds the lock for seconds. A count
+        is not worth a look-up waiting that long: if the lock is not had within SQLITE_WAIT_MS, this hit is
+        not counted (the limit fails open for that moment) rather than holding the request."""
+        with self._writer.connect() as connection:
+            # On the driver's connection: through SQLAlchemy the PRAGMA would first begin the write
+            # transaction, which is what must not wait.
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            driver.execute(f"PRAGMA busy_timeout={SQLITE_WAIT_MS}")
+            try:
+                with connection.begin():
+                    hits: int = connection.execute(_INCREMENT, values).scalar_one()
+            except sqlalchemy.exc.OperationalError as error:
+                if "locked" not in str(error.orig) and "busy" not in str(error.orig):
+                    raise
+                log.info("rate-limit count skipped: the database is busy with a write")
+                return 0
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         return hits
 
     def get(self, key: str) -> int:
