@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -19,6 +20,7 @@ from fdtrack.domain.tokens import ApiToken, TokenScope
 from fdtrack.services import accounts as account_service
 from fdtrack.services.account_ports import AccountListing
 from fdtrack.services.audit import AUDIT_ACTIONS, export_audit, parse_audit_query
+from fdtrack.services.signin import failed_signin_counts
 from fdtrack.services.tokens import create_token, list_tokens, revoke_token
 
 ACTOR = "cli"
@@ -134,6 +136,39 @@ def accounts_set_party(context: Context, username: str, party_name: str) -> None
 def _role_text(account: Account) -> str:
     party = f" of party {account.party.name!r}" if account.party else ""
     return f"{account.role.value}{party}"
+
+
+@main.command(name="signin-failures")
+@click.option("--since", help="From this time on (RFC 3339, or a date YYYY-MM-DD, UTC); default the last 24 hours.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@reports_errors
+def signin_failures(context: Context, since: str | None, as_json: bool) -> None:
+    """Failed sign-ins counted per address and hour (names no account has, malformed, throttled)."""
+    start = parse_audit_query(None, None, since, None).since or datetime.now(UTC) - timedelta(days=1)
+    counts = failed_signin_counts(_accounts(context), start)
+    if as_json:
+        rows = [
+            {
+                "source": count.source,
+                "hour": format_rfc3339(count.window_start),
+                "kind": count.kind,
+                "attempts": count.attempts,
+                "last_at": format_rfc3339(count.last_at),
+            }
+            for count in counts
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for count in counts:
+        click.echo(
+            terminal_safe(
+                f"{format_rfc3339(count.window_start)} {count.source}: {count.attempts} {count.kind}, "
+                f"last at {format_rfc3339(count.last_at)}"
+            )
+        )
+    if not counts:
+        click.echo("no failed sign-ins counted")
 
 
 @parties.command(name="list")

@@ -232,3 +232,16 @@ def test_the_audit_log_keeps_its_own_retention_and_stays_append_only_within_it(a
     assert before >= 2
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), api_store.engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM audit_log"))
+
+
+def test_failed_sign_ins_under_unknown_names_are_listed_per_address_and_hour(
+    server: TestClient, api_settings: WebSettings, tokens: Tokens
+) -> None:
+    for number in range(3):
+        assert sign_in(server, Login(f"nobody-{number}", "x" * 12)) == 401
+    listed = run(api_settings.database_url, "signin-failures", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(row["source"], row["kind"], row["attempts"]) for row in json.loads(listed.stdout)] == [
+        ("testclient", "unknown account", 3)
+    ]
+    assert "3 unknown account" in run(api_settings.database_url, "signin-failures").stdout

@@ -41,6 +41,17 @@ class AccountListing:
     throttled_sources: int
 
 
+@dataclass(frozen=True, slots=True)
+class FailedSignIns:
+    """Failed sign-ins kept as a count: from one address, in one hour, of one kind (unknown account, …)."""
+
+    source: str
+    window_start: datetime
+    kind: str
+    attempts: int
+    last_at: datetime
+
+
 class PasswordHasher(Protocol):
     """One-way password hashing (argon2id in production), and the list of passwords too common to accept."""
 
@@ -67,6 +78,8 @@ class AccountReadTransaction(Protocol):
     def account_listings(self) -> list[AccountListing]: ...
 
     def parties(self) -> list[Party]: ...
+
+    def failed_signins(self, since: datetime, limit: int) -> list[FailedSignIns]: ...
 
 
 class AccountWriteTransaction(AccountReadTransaction, Protocol):

@@ -14,7 +14,7 @@ from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.rate_limits import RateLimited, RateRule
 from fdtrack.domain.sessions import SessionPolicy
 from fdtrack.domain.throttle import FORGET_AFTER
-from fdtrack.services.account_ports import AccountStore, PasswordHasher
+from fdtrack.services.account_ports import AccountStore, FailedSignIns, PasswordHasher
 from fdtrack.services.lookup import Viewer
 from fdtrack.services.ports import AuditEntry
 from fdtrack.services.rate_limit_ports import RateLimiter
@@ -213,3 +213,10 @@ def forget_old_signin_records(store: AccountStore, audit_retention: timedelta, c
         forgotten = tx.forget_signin_records(now - FORGET_AFTER, cutoff)
         tx.move_audit_cutoff(cutoff)
         return forgotten + tx.delete_audit_before(cutoff)
+
+
+def failed_signin_counts(store: AccountStore, since: datetime, limit: int = 1_000) -> list[FailedSignIns]:
+    """The counted failures (names no account has, malformed names, attempts refused while throttled),
+    newest hour first, busiest address first within an hour."""
+    with store.read() as tx:
+        return tx.failed_signins(since, limit)

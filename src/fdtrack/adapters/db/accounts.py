@@ -25,7 +25,7 @@ from fdtrack.adapters.db.store import append_audit_entry
 from fdtrack.adapters.db.types import UtcDateTime
 from fdtrack.domain.accounts import Account, AlreadyExists, Party, Role
 from fdtrack.domain.throttle import SourceThrottle
-from fdtrack.services.account_ports import AccountListing, StoredCredentials, StoredSession
+from fdtrack.services.account_ports import AccountListing, FailedSignIns, StoredCredentials, StoredSession
 from fdtrack.services.ports import AuditEntry
 
 _A = accounts
@@ -108,6 +108,18 @@ class SqlAccountReadTransaction:
         return [
             AccountListing(self._account(row), row.created_at, row.sessions or 0, row.sources or 0)
             for row in self.connection.execute(query).all()
+        ]
+
+    def failed_signins(self, since: datetime, limit: int) -> list[FailedSignIns]:
+        query = (
+            select(_F)
+            .where(_F.c.window_start >= since)
+            .order_by(_F.c.window_start.desc(), _F.c.attempts.desc())
+            .limit(limit)
+        )
+        return [
+            FailedSignIns(row.source, row.window_start, row.kind, row.attempts, row.last_at)
+            for row in self.connection.execute(query)
         ]
 
     def parties(self) -> list[Party]:
