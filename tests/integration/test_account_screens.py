@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ from fdtrack.domain.accounts import Role
 from fdtrack.services.accounts import create_party, set_role
 from fdtrack.web.app import create_app
 from fdtrack.web.settings import WebSettings
-from integration.access import ADMIN
+from integration.access import ADMIN, MovableClock
 from integration.conftest import Tokens
 
 SCREEN = "/ssi/firmware-distribution-tracking"
@@ -31,8 +32,13 @@ def app_settings(api_settings: WebSettings) -> WebSettings:
 
 
 @pytest.fixture
-def admin(api_store: SqlStore, app_settings: WebSettings, tokens: Tokens) -> Iterator[TestClient]:
-    with TestClient(create_app(app_settings, store=api_store)) as client:
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def admin(api_store: SqlStore, app_settings: WebSettings, tokens: Tokens, clock: MovableClock) -> Iterator[TestClient]:
+    with TestClient(create_app(app_settings, store=api_store, clock=clock)) as client:
         yield client
 
 
@@ -89,7 +95,7 @@ def test_refused_changes_are_explained_next_to_the_field(admin: TestClient, toke
 
 
 def test_anyone_signed_in_changes_their_own_password_and_every_session_ends(
-    api_store: SqlStore, app_settings: WebSettings, tokens: Tokens, admin: TestClient
+    api_store: SqlStore, app_settings: WebSettings, tokens: Tokens, admin: TestClient, clock: MovableClock
 ) -> None:
     csrf = sign_in(admin, ALPHA)
     with TestClient(create_app(app_settings, store=api_store)) as elsewhere:
@@ -98,11 +104,14 @@ def test_anyone_signed_in_changes_their_own_password_and_every_session_ends(
         mismatch = admin.post("/account/password", data={**form, "confirm_password": NEW_PASSWORD + "x"})
         assert mismatch.status_code == 400
         assert "The two new passwords are not the same" in mismatch.text
-        wrong = admin.post(
-            "/account/password", data={**form, "current_password": "guess-guess-1", "confirm_password": NEW_PASSWORD}
-        )
+        guess = {**form, "current_password": "guess-guess-1", "confirm_password": NEW_PASSWORD}
+        wrong = admin.post("/account/password", data=guess)
         assert wrong.status_code == 400
         assert "current password" in wrong.text
+        again = admin.post("/account/password", data=guess)  # guessing is throttled like sign-in
+        assert again.status_code == 429
+        assert again.headers["retry-after"] == "1"
+        clock.advance(timedelta(seconds=1))
         changed = admin.post(
             "/account/password", data={**form, "confirm_password": NEW_PASSWORD}, follow_redirects=False
         )

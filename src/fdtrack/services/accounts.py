@@ -18,6 +18,7 @@ from fdtrack.domain.accounts import (
 )
 from fdtrack.domain.errors import FdtrackError, InvalidInput
 from fdtrack.domain.identifiers import parse_device_id
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.services.account_ports import (
     AccountListing,
     AccountStore,
@@ -151,13 +152,21 @@ def change_own_password(
     account: Account,
     current_password: str,
     new_password: str,
+    client: str,
     clock: Clock = _now,
 ) -> None:
     """A signed-in person's own change: the current password is asked again, so an unattended
-    session is not enough to take the account over. Every session of the account ends."""
+    session is not enough to take the account over, and wrong guesses are throttled like sign-in's
+    (per account and address). Every session of the account ends."""
     with store.read() as rtx:
         credentials = rtx.credentials(account.username)
+        throttle = rtx.throttle(account.username, client)
+    wait = throttle.wait(clock())
+    if wait is not None:
+        raise RateLimited("Too many wrong passwords. Wait a little and try again.", wait.total_seconds())
     if credentials is None or not hasher.verify(credentials.password_hash, current_password):
+        with store.write() as tx:
+            tx.set_throttle(account.username, client, tx.throttle(account.username, client).after_failure(clock()))
         raise InvalidInput("current_password", "is not the account's current password")
     if new_password == current_password:
         raise InvalidInput("new_password", "must differ from the current password")

@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from fdtrack.domain.accounts import Role, UnknownAccount, UnknownParty, validate_username
 from fdtrack.domain.errors import FdtrackError, InvalidInput
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.services import accounts as account_service
 from fdtrack.services.signin import SignedIn
 from fdtrack.web.auth import CSRF_FIELD, LOGIN_PATH, check_csrf, clear_session_cookie, require_signed_in
-from fdtrack.web.dependencies import WebServices, services
+from fdtrack.web.dependencies import WebServices, client_address, services
 from fdtrack.web.errors import status_for
 from fdtrack.web.forms import FieldErrors
 from fdtrack.web.rendering import render
@@ -200,11 +201,22 @@ def change_own_password(
     if not errors:
         try:
             account_service.change_own_password(
-                web.accounts, web.hasher, signed_in.account, current_password, new_password, web.clock
+                web.accounts,
+                web.hasher,
+                signed_in.account,
+                current_password,
+                new_password,
+                client_address(request),
+                web.clock,
             )
         except InvalidInput as refused:
             field = "new_password" if refused.field == "password" else refused.field
             errors.add(field, refused.problem[:1].upper() + refused.problem[1:])
+        except RateLimited as throttled:
+            errors.add("current_password", f"{throttled} You can try again in {throttled.retry_after} seconds.")
+            response = _own_password_form(request, signed_in, errors, status=429)
+            response.headers["Retry-After"] = str(throttled.retry_after)
+            return response
         except FdtrackError as refused:
             errors.add("current_password", str(refused))
     if errors:
