@@ -16,6 +16,7 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fdtrack.adapters import event_files, inventory_files
 from fdtrack.adapters.csv_export import csv_chunks
@@ -262,6 +263,16 @@ def lookup_command(context: Context, request_id: str | None, device_id: str | No
         _print_table(records)
 
 
+def terminal_safe(text: str) -> str:
+    """Stored text as a terminal may show it: control and format characters (escape sequences, carriage
+    returns, direction overrides) are written as escapes like \\x1b, so stored text cannot drive the terminal
+    or disguise itself."""
+    return "".join(
+        character if character.isprintable() or character == " " else character.encode("unicode_escape").decode()
+        for character in text
+    )
+
+
 def _print_table(records: Iterator[lookup.DistributionRecordView]) -> None:
     table = Table(show_lines=False)
     for column in (
@@ -276,7 +287,7 @@ def _print_table(records: Iterator[lookup.DistributionRecordView]) -> None:
     ):
         table.add_column(column)
     for record in records:
-        table.add_row(
+        cells = (
             record.service_request_id,
             record.device_id,
             record.device_type or "",
@@ -286,6 +297,8 @@ def _print_table(records: Iterator[lookup.DistributionRecordView]) -> None:
             format_rfc3339(record.current_status_updated_at),
             record.completion_status.value,
         )
+        # Text, not markup: a reason such as "[red]…" is shown as typed, never interpreted by rich.
+        table.add_row(*(Text(terminal_safe(cell)) for cell in cells))
     Console(highlight=False, width=200 if not sys.stdout.isatty() else None).print(table)
 
 

@@ -13,7 +13,7 @@ from fdtrack.adapters.db.accounts import SqlAccountStore
 from fdtrack.adapters.passwords import Argon2Hasher
 from fdtrack.cli import Context, main, pass_context, reports_errors
 from fdtrack.cli_progress import Progress
-from fdtrack.domain.accounts import Role
+from fdtrack.domain.accounts import Role, validate_username
 from fdtrack.services.accounts import create_account, create_party
 from fdtrack.web.settings import WebSettings
 
@@ -50,6 +50,18 @@ def _hasher(settings: WebSettings) -> Argon2Hasher:
     return Argon2Hasher(settings.password_time_cost, settings.password_memory_kib)
 
 
+def hasher_for(context: Context) -> Argon2Hasher:
+    return _hasher(_web_settings(context))
+
+
+def read_new_password(from_stdin: bool) -> str:
+    """The first line of stdin, or typed twice at a prompt that does not echo it."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
 @main.group()
 def parties() -> None:
     """SEC Parties and the User IDs they send requests as."""
@@ -82,16 +94,13 @@ def accounts() -> None:
 @reports_errors
 def accounts_create(context: Context, username: str, role: str, party_name: str | None, password_stdin: bool) -> None:
     """Create a login; the password is prompted for unless --password-stdin is given."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = read_new_password(password_stdin)
     settings = _web_settings(context)
     create_account(
         SqlAccountStore(context.store.engine), _hasher(settings), username, Role(role), password, "cli", party_name
     )
     party = f" for party {party_name!r}" if party_name else ""
-    click.echo(f"created {role} account {username.strip().lower()!r}{party}")
+    click.echo(f"created {role} account {validate_username(username)!r}{party}")
 
 
 @main.command()

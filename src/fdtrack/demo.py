@@ -70,7 +70,7 @@ class DemoSize:
 
 
 def ensure_logins(accounts: AccountStore, hasher: PasswordHasher) -> tuple[DemoLogin, ...]:
-    """Create the demo parties and accounts, or on a re-run reset their passwords and lock-outs."""
+    """Create the demo parties and accounts, or on a re-run reset their passwords and sign-in throttles."""
     for name, user_ids in ((NORTHERN, NORTHERN_IDS), (SOUTHERN, SOUTHERN_IDS)):
         with contextlib.suppress(AlreadyExists):
             create_party(accounts, name, user_ids, ACTOR)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650)
     tracked_device_types: str = "ESME,GSME,PPMID,HCALCS"
     ingest_batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=50_000)
+    # Rate-limit counters shared by every server process: in Redis when set (redis://host:6379/0),
+    # else in the tracking database itself.
+    redis_url: str | None = None
+    # How long audit entries (and the hourly counts of failed sign-ins) are kept; then deleted hourly.
+    audit_retention_days: int = Field(default=400, ge=30, le=3650)
 
     @field_validator("tracked_device_types")
     @classmethod
@@ -37,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def tracked(self) -> frozenset[DeviceType]:
         return parse_tracked_set(self.tracked_device_types)
+
+    @property
+    def audit_retention(self) -> timedelta:
+        return timedelta(days=self.audit_retention_days)
 
     @property
     def retention(self) -> RetentionPolicy:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer, sign_in
-from e2e.seed import ALPHA, ALPHA_USER_ID, BETA_DEVICE, CENTRE, DCC, Login, cheap_settings
+from e2e.seed import ALPHA, ALPHA_USER_ID, BETA, BETA_DEVICE, CENTRE, DCC, Login, cheap_settings
 from e2e.test_accessibility import serious_violations
 from fdtrack.adapters.db.accounts import SqlAccountStore
 from fdtrack.adapters.passwords import Argon2Hasher
@@ -101,8 +101,8 @@ def test_the_service_centre_resets_a_device_and_the_supplier_and_audit_log_show_
     row = page.locator("#audit-entries tbody tr").filter(has_text=device)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(CENTRE.username)
-    expect(row).to_contain_text("replaced_status: Successful CH Transfer")
-    expect(row).to_contain_text("reason: CH transfer stuck for 20 hours")
+    expect(row).to_contain_text("Replaced status: Successful CH Transfer")
+    expect(row).to_contain_text("Reason: CH transfer stuck for 20 hours")
 
 
 def test_a_complete_record_is_reset_only_once_the_operator_ticks_the_extra_confirmation(
@@ -155,4 +155,25 @@ def test_the_reset_and_audit_pages_have_no_serious_accessibility_violations(
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, auditor(live_server))
     page.goto("/admin/audit-log")
+    assert serious_violations(page) == []
+
+
+def test_the_account_pages_explain_refusals_and_have_no_serious_accessibility_violations(
+    inspectable_page: Page, live_server: LiveServer
+) -> None:
+    page = inspectable_page
+    sign_in(page, auditor(live_server))
+    page.get_by_role("link", name="Accounts").click()
+    assert serious_violations(page) == []
+    page.get_by_role("link", name=BETA.username, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Account {BETA.username}")
+    page.get_by_label("New password").fill("password1234")  # a common one: refused next to the field
+    page.get_by_role("button", name="Set the password").click()
+    expect(page.locator(".error-summary")).to_contain_text("common or breached passwords")
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Lift sign-in throttles").click()
+    expect(page.get_by_role("status")).to_contain_text("sign-in throttles on the account have been lifted")
+    page.goto("/account/password")
+    page.get_by_role("button", name="Change password").click()  # nothing filled in: the error state
+    expect(page.locator(".error-summary")).to_contain_text("Enter your current password")
     assert serious_violations(page) == []

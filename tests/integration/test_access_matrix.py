@@ -51,6 +51,7 @@ RESET = "/ssmi/device-reset"
 LOOK_UP = "/api/v1/distributions"
 API_CSV = "/api/v1/distributions.csv"
 API_RESET = "/api/v1/devices/{device_id}/reset"
+ACCOUNTS = "/admin/accounts"
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,64 @@ SCREEN_PROBES = [
         form=with_session_token(RESET_FORM),
     ),
     Probe("GET", "/admin/audit-log", "/admin/audit-log", only("admin", Answer(200, "text/html", says="Audit log"))),
+    Probe(
+        "GET",
+        "/admin/audit-log.csv",
+        "/admin/audit-log.csv?action=login",
+        only("admin", Answer(200, "text/csv", says="id,occurred_at,actor,action,action_label")),
+    ),
+    Probe("GET", "/admin/accounts", "/admin/accounts", only("admin", Answer(200, "text/html", says="Accounts"))),
+    Probe(
+        "GET",
+        f"{ACCOUNTS}/{{username}}",
+        f"{ACCOUNTS}/beta",
+        only("admin", Answer(200, "text/html", says="Account beta")),
+    ),
+    Probe(
+        "POST",
+        f"{ACCOUNTS}/{{username}}/disable",
+        f"{ACCOUNTS}/beta/disable",
+        only("admin", Answer(303, location=f"{ACCOUNTS}/beta?done=disabled")),
+        form=with_session_token({}),
+    ),
+    Probe(
+        "POST",
+        f"{ACCOUNTS}/{{username}}/enable",
+        f"{ACCOUNTS}/beta/enable",
+        only("admin", Answer(409, "text/html", says="is not disabled")),
+        form=with_session_token({}),
+    ),
+    Probe(
+        "POST",
+        f"{ACCOUNTS}/{{username}}/unlock",
+        f"{ACCOUNTS}/beta/unlock",
+        only("admin", Answer(303, location=f"{ACCOUNTS}/beta?done=unlocked")),
+        form=with_session_token({}),
+    ),
+    Probe(
+        "POST",
+        f"{ACCOUNTS}/{{username}}/password",
+        f"{ACCOUNTS}/beta/password",
+        only("admin", Answer(303, location=f"{ACCOUNTS}/beta?done=password")),
+        form=with_session_token({"new_password": "a-fresh-passphrase-9"}),
+    ),
+    Probe(
+        "POST",
+        f"{ACCOUNTS}/{{username}}/role",
+        f"{ACCOUNTS}/centre/role",
+        only("admin", Answer(303, location=f"{ACCOUNTS}/centre?done=role")),
+        form=with_session_token({"role": "admin", "party": ""}),
+    ),
+    Probe("GET", "/account/password", "/account/password", signed_in(PAGE)),
+    Probe(
+        "POST",
+        "/account/password",
+        "/account/password",
+        signed_in(Answer(400, "text/html", says="Is not the account")),
+        form=with_session_token(
+            {"current_password": "not-my-password", "new_password": "x" * 12, "confirm_password": "x" * 12}
+        ),
+    ),
     *(Probe(**call, answers=API_UNTOUCHED, variant="with a session cookie") for call in API_CALLS),
 ]
 

@@ -1,4 +1,4 @@
-"""Parties, accounts and sign-in on both databases: uniqueness, roles, lock-out, sessions and their audit."""
+"""Parties, accounts and sign-in on both databases: uniqueness, roles, throttling, sessions and their audit."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import pytest
 import sqlalchemy as sa
 
 from fdtrack.adapters.db.accounts import SqlAccountStore
+from fdtrack.adapters.db.rate_limit_storage import SqlRateLimitStorage
 from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.passwords import Argon2Hasher
+from fdtrack.adapters.rate_limits import LimitsRateLimiter
 from fdtrack.domain.accounts import AlreadyExists, Role, SignInRefused, UnknownParty
 from fdtrack.domain.errors import InvalidInput
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.domain.sessions import SessionPolicy
 from fdtrack.services.accounts import create_account, create_party, set_password
 from fdtrack.services.signin import resume_session, sign_in, sign_out
@@ -34,6 +37,11 @@ class Clock:
 @pytest.fixture
 def accounts(store: SqlStore) -> SqlAccountStore:
     return SqlAccountStore(store.engine)
+
+
+@pytest.fixture
+def limiter(store: SqlStore) -> LimitsRateLimiter:
+    return LimitsRateLimiter(SqlRateLimitStorage(store.engine))
 
 
 @pytest.fixture
@@ -58,17 +66,17 @@ def audit(store: SqlStore, action: str) -> list[dict[str, object]]:
 
 
 def test_a_user_signs_in_and_sees_only_its_partys_user_ids(
-    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, alice: str
+    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
 ) -> None:
-    signed_in = sign_in(accounts, hasher, "ALICE ", PASSWORD, "127.0.0.1")
+    signed_in = sign_in(accounts, hasher, limiter, "ALICE ", PASSWORD, "127.0.0.1")
     assert signed_in.account.role is Role.USER
     assert signed_in.viewer.originators == frozenset({ALPHA_ID, "90-B3-D5-1F-30-03-00-00"})
     assert audit(store, "login") == [{"actor": alice, "subject": alice, "client": "127.0.0.1"}]
 
 
-def test_dcc_staff_see_every_party(accounts: SqlAccountStore, hasher: Argon2Hasher) -> None:
+def test_dcc_staff_see_every_party(accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter) -> None:
     create_account(accounts, hasher, "centre", Role.SERVICE_CENTRE, PASSWORD, "test")
-    assert sign_in(accounts, hasher, "centre", PASSWORD, "t").viewer.originators is None
+    assert sign_in(accounts, hasher, limiter, "centre", PASSWORD, "t").viewer.originators is None
 
 
 def test_names_and_user_ids_are_unique(accounts: SqlAccountStore, hasher: Argon2Hasher, alice: str) -> None:
@@ -109,48 +117,111 @@ def test_a_user_account_needs_an_existing_party(accounts: SqlAccountStore, hashe
         create_account(accounts, hasher, "bob", Role.USER, PASSWORD, "t", "Nowhere")
 
 
-def test_unknown_user_and_wrong_password_fail_alike_and_are_audited(
-    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, alice: str
+def test_unknown_user_and_wrong_password_fail_alike_only_known_accounts_audited_one_by_one(
+    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
 ) -> None:
-    messages = []
+    messages, clock = [], Clock()
     for username, password in (("nobody", PASSWORD), (alice, "wrong-password-x"), ("", ""), ("x" * 500, "p")):
         with pytest.raises(SignInRefused) as refused:
-            sign_in(accounts, hasher, username, password, "10.0.0.1")
+            sign_in(accounts, hasher, limiter, username, password, "10.0.0.1", clock)
         messages.append(str(refused.value))
+        clock.now += timedelta(seconds=1)  # the wait after each failure (malformed names share one throttle)
     assert len(set(messages)) == 1
-    whys = [entry["why"] for entry in audit(store, "login_failed")]
-    assert whys == ["unknown account", "wrong password", "malformed", "malformed"]
+    assert [entry["why"] for entry in audit(store, "login_failed")] == ["wrong password"]
+    assert failure_counts(store) == {("10.0.0.1", "malformed name"): 2, ("10.0.0.1", "unknown account"): 1}
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(
-    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, alice: str
+def failure_counts(store: SqlStore) -> dict[tuple[str, str], int]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT source, kind, attempts FROM signin_failures")).all()
+    return {(row.source, row.kind): row.attempts for row in rows}
+
+
+def test_failed_sign_ins_under_made_up_names_are_counted_per_source_and_hour_not_audited(
+    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter
 ) -> None:
     clock = Clock()
-    for _ in range(5):
+    for number in range(25):
         with pytest.raises(SignInRefused):
-            sign_in(accounts, hasher, alice, "wrong-password-x", "t", clock)
-    assert len(audit(store, "account_locked")) == 1
-    clock.now += timedelta(minutes=14)
+            sign_in(accounts, hasher, limiter, f"made-up-{number}", PASSWORD, "10.0.0.9", clock)
+    assert audit(store, "login_failed") == []
+    assert failure_counts(store) == {("10.0.0.9", "unknown account"): 25}
+    clock.now += timedelta(hours=1)
     with pytest.raises(SignInRefused):
-        sign_in(accounts, hasher, alice, PASSWORD, "t", clock)  # the right password, but locked
-    assert audit(store, "login_failed")[-1]["why"] == "locked"
-    clock.now += timedelta(minutes=1)
-    assert sign_in(accounts, hasher, alice, PASSWORD, "t", clock).account.username == alice
+        sign_in(accounts, hasher, limiter, "made-up-next-hour", PASSWORD, "10.0.0.9", clock)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM signin_failures")).scalar_one() == 2
 
 
-def test_setting_a_password_lifts_a_lock(accounts: SqlAccountStore, hasher: Argon2Hasher, alice: str) -> None:
-    for _ in range(5):
+def test_each_failure_doubles_the_wait_of_that_source_alone_up_to_the_cap(
+    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
+) -> None:
+    clock = Clock()
+    waits = []
+    for _ in range(12):
         with pytest.raises(SignInRefused):
-            sign_in(accounts, hasher, alice, "wrong-password-x", "t")
-    set_password(accounts, hasher, alice, "another-long-password", "admin")
-    assert sign_in(accounts, hasher, alice, "another-long-password", "t").account.username == alice
+            sign_in(accounts, hasher, limiter, alice, "wrong-password-x", "10.0.0.66", clock)
+        with pytest.raises(RateLimited) as throttled:
+            sign_in(accounts, hasher, limiter, alice, PASSWORD, "10.0.0.66", clock)  # even the right password
+        waits.append(throttled.value.retry_after)
+        clock.now += timedelta(seconds=throttled.value.retry_after)
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+    # Someone else's failures never stop the owner signing in from elsewhere.
+    assert sign_in(accounts, hasher, limiter, alice, PASSWORD, "10.0.0.1", clock).account.username == alice
+    # Refusals while throttled are counted, not audited one by one.
+    assert len(audit(store, "login_failed")) == 12
+    assert failure_counts(store)[("10.0.0.66", "throttled")] == 12
+
+
+def test_unknown_names_are_throttled_exactly_like_known_ones(
+    accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
+) -> None:
+    clock = Clock()
+    waits = {}
+    for name in (alice, "nobody-here"):
+        with pytest.raises(SignInRefused):
+            sign_in(accounts, hasher, limiter, name, "wrong-password-x", "10.0.0.5", clock)
+        with pytest.raises(RateLimited) as throttled:
+            sign_in(accounts, hasher, limiter, name, "wrong-password-x", "10.0.0.5", clock)
+        waits[name] = (str(throttled.value), throttled.value.retry_after)
+    assert waits[alice] == waits["nobody-here"]
+
+
+def test_a_name_failing_from_many_sources_holds_back_those_sources_but_not_a_new_one(
+    accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
+) -> None:
+    from fdtrack.domain.rate_limits import RateRule  # noqa: PLC0415 - only this test sets its own limits
+    from fdtrack.services.signin import SignInLimits  # noqa: PLC0415
+
+    limits = SignInLimits(RateRule("per_source", 1_000, 60), RateRule("per_name", 3, 3_600))
+    clock = Clock()
+    for source in ("10.1.0.1", "10.1.0.2", "10.1.0.3"):
+        with pytest.raises(SignInRefused):
+            sign_in(accounts, hasher, limiter, alice, "wrong-password-x", source, clock, limits)
+    clock.now += timedelta(minutes=1)  # every source's own delay has passed
+    with pytest.raises(RateLimited):
+        sign_in(accounts, hasher, limiter, alice, "wrong-password-x", "10.1.0.1", clock, limits)
+    signed_in = sign_in(accounts, hasher, limiter, alice, PASSWORD, "10.2.0.1", clock, limits)
+    assert signed_in.account.username == alice
+
+
+def test_setting_a_password_lifts_the_throttles_and_ends_sessions(
+    accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
+) -> None:
+    clock = Clock()
+    session = sign_in(accounts, hasher, limiter, alice, PASSWORD, "t", clock)
+    with pytest.raises(SignInRefused):
+        sign_in(accounts, hasher, limiter, alice, "wrong-password-x", "t", clock)
+    set_password(accounts, hasher, alice, "another-long-password", "admin", clock)
+    assert resume_session(accounts, session.session_token, SessionPolicy(), clock) is None
+    assert sign_in(accounts, hasher, limiter, alice, "another-long-password", "t", clock).account.username == alice
 
 
 def test_sessions_end_when_idle_and_on_sign_out(
-    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, alice: str
+    store: SqlStore, accounts: SqlAccountStore, hasher: Argon2Hasher, limiter: LimitsRateLimiter, alice: str
 ) -> None:
     clock, policy = Clock(), SessionPolicy(idle_timeout=timedelta(minutes=30))
-    signed_in = sign_in(accounts, hasher, alice, PASSWORD, "t", clock)
+    signed_in = sign_in(accounts, hasher, limiter, alice, PASSWORD, "t", clock)
     clock.now += timedelta(minutes=20)
     resumed = resume_session(accounts, signed_in.session_token, policy, clock)
     assert resumed is not None
@@ -160,7 +231,7 @@ def test_sessions_end_when_idle_and_on_sign_out(
     clock.now += timedelta(minutes=30)
     assert resume_session(accounts, signed_in.session_token, policy, clock) is None
 
-    again = sign_in(accounts, hasher, alice, PASSWORD, "t", clock)
+    again = sign_in(accounts, hasher, limiter, alice, PASSWORD, "t", clock)
     sign_out(accounts, again, "t", clock)
     assert resume_session(accounts, again.session_token, policy, clock) is None
     assert resume_session(accounts, "forged-token", policy, clock) is None

@@ -205,7 +205,7 @@ def test_the_openapi_document_describes_every_api_operation_and_its_errors(api: 
         "/metrics",
     }
     assert "422" not in json.dumps(paths)
-    assert set(paths["/api/v1/distributions"]["get"]["responses"]) == {"200", "400", "401", "403", "404"}
+    assert set(paths["/api/v1/distributions"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "429"}
     assert "bearer" in json.dumps(document["components"]["securitySchemes"]).lower()
     force = document["components"]["schemas"]["ResetRequest"]["properties"]["force"]
     assert (force["type"], force["default"]) == ("boolean", False)

@@ -18,11 +18,24 @@ from integration.conftest import Tokens
 HOME = "/ssi/firmware-distribution-tracking"
 REFUSED = "The form could not be accepted"
 RESET_FIELDS = {"device_id": SHARED_DEVICE, "request_id": BETA_SHARED_REQUEST, "reason": "Stuck at the CSP"}
-# Each form a signed-in screen posts: its fields and what it answers when its token is right.
+OWN_PASSWORD = {"current_password": "", "new_password": "", "confirm_password": ""}
+# Each form a signed-in screen posts (by route): the address, its fields, what it answers when its token is
+# right, and who posts it.
 SESSION_FORMS = {
-    "/logout": ({}, 303),
-    "/ssmi/device-reset/check": (RESET_FIELDS, 200),
-    "/ssmi/device-reset": (RESET_FIELDS, 200),
+    "/logout": ("/logout", {}, 303, "centre"),
+    "/ssmi/device-reset/check": ("/ssmi/device-reset/check", RESET_FIELDS, 200, "centre"),
+    "/ssmi/device-reset": ("/ssmi/device-reset", RESET_FIELDS, 200, "centre"),
+    "/account/password": ("/account/password", OWN_PASSWORD, 400, "centre"),
+    "/admin/accounts/{username}/disable": ("/admin/accounts/beta/disable", {}, 303, "admin"),
+    "/admin/accounts/{username}/enable": ("/admin/accounts/beta/enable", {}, 409, "admin"),
+    "/admin/accounts/{username}/unlock": ("/admin/accounts/beta/unlock", {}, 303, "admin"),
+    "/admin/accounts/{username}/password": (
+        "/admin/accounts/beta/password",
+        {"new_password": "a-fresh-passphrase-9"},
+        303,
+        "admin",
+    ),
+    "/admin/accounts/{username}/role": ("/admin/accounts/centre/role", {"role": "admin", "party": ""}, 303, "admin"),
 }
 SIGN_IN_FORM = "/login"
 BAD_SESSION_TOKENS = ("missing", "empty", "forged", "another session's", "another account's")
@@ -44,8 +57,8 @@ def test_every_form_the_screens_post_is_covered_here(tmp_path: Path) -> None:
 def test_a_signed_in_form_refuses_a_bad_token_and_changes_nothing(
     app: FastAPI, api_store: SqlStore, path: str, bad: str
 ) -> None:
-    fields, accepted_status = SESSION_FORMS[path]
-    with visitor(app, "centre") as own, visitor(app, "centre") as other, visitor(app, "alpha") as stranger:
+    url, fields, accepted_status, actor = SESSION_FORMS[path]
+    with visitor(app, actor) as own, visitor(app, actor) as other, visitor(app, "alpha") as stranger:
         token = {
             "missing": None,
             "empty": "",
@@ -55,13 +68,13 @@ def test_a_signed_in_form_refuses_a_bad_token_and_changes_nothing(
         }[bad]
         form = fields if token is None else {**fields, "csrf_token": token}
         before = database_state(api_store)
-        refused = own.client.post(path, data=form, follow_redirects=False)
+        refused = own.client.post(url, data=form, follow_redirects=False)
         assert refused.status_code == 403
         assert REFUSED in refused.text
         assert database_state(api_store) == before
         assert own.client.get(HOME, follow_redirects=False).status_code == 200  # still signed in
         # The same form with its own token goes through: the refusal was the token's doing.
-        accepted = own.client.post(path, data={**fields, "csrf_token": own.csrf}, follow_redirects=False)
+        accepted = own.client.post(url, data={**fields, "csrf_token": own.csrf}, follow_redirects=False)
         assert accepted.status_code == accepted_status, accepted.text
 
 

@@ -52,7 +52,7 @@ def test_a_connection_used_for_look_ups_goes_back_to_the_pool_ready_for_transact
             assert lean.records_by_device(device, None)
         with store.read() as general:
             assert general.records_by_device(device, None)
-        assert SqlTokenStore(engine).is_active(-1) is False
+        assert SqlTokenStore(engine).live_revision(-1) is None
         with pytest.raises(RuntimeError):
             _delete_all_events_then_fail(store)
         with store.read() as general:

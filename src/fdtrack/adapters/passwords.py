@@ -1,6 +1,8 @@
-"""Password hashing with argon2id (argon2-cffi), behind the PasswordHasher port."""
+"""Password hashing with argon2id (argon2-cffi), and the list of common passwords, behind the PasswordHasher port."""
 
 from __future__ import annotations
+
+import functools
 
 from argon2 import DEFAULT_MEMORY_COST, DEFAULT_TIME_COST, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -27,3 +29,20 @@ class Argon2Hasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
+
+    def is_common(self, password: str) -> bool:
+        return is_common_password(password)
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of public breach corpora, as zxcvbn ships them (read on first use)."""
+    # A large module, imported on first use only.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return frozenset(str(password) for password in FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """Case does not make a common password uncommon: 'Password1234' is as guessable as 'password1234'."""
+    return password.lower() in _common_passwords() or password.strip().lower() in _common_passwords()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from fdtrack.domain.errors import FdtrackError, InvalidInput
@@ -54,10 +57,14 @@ class UnknownParty(AccountsError):
     """The named party does not exist."""
 
 
+class UnknownAccount(AccountsError):
+    """No account has the name given (to an administrator's command, never to sign-in)."""
+
+
 class SignInRefused(FdtrackError):
     """Sign-in failed; one message whatever the cause, so it reveals nothing about accounts."""
 
-    MESSAGE = "The username or password is not correct, or the account is locked for a while. Try again later."
+    MESSAGE = "The username or password is not correct, or the account cannot sign in."
 
     def __init__(self) -> None:
         super().__init__(self.MESSAGE)
@@ -80,6 +87,11 @@ class Account:
     username: str
     role: Role
     party: Party | None
+    disabled_at: datetime | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
     @property
     def visible_originators(self) -> frozenset[str] | None:
@@ -90,11 +102,27 @@ class Account:
         return self.party.user_ids
 
 
+# Control (Cc), format (Cf: zero-width and direction marks), surrogate, private-use and unassigned
+# characters: invisible or misleading on screen, so a name holding one could pass for another.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def has_invisible_characters(text: str) -> bool:
+    return any(unicodedata.category(character) in _INVISIBLE_CATEGORIES for character in text)
+
+
 def validate_username(text: object) -> str:
-    """Usernames are 3-64 lower-case letters, digits and . _ @ -, starting with a letter or digit."""
+    """Usernames are 3-64 lower-case letters, digits and . _ @ -, starting with a letter or digit.
+
+    Checked before a name is compared or written anywhere: invisible and control characters are
+    refused, and NFKC folds look-alike forms (full-width letters, ligatures) into the plain letters,
+    so no name can be shown as, or stand for, another account's.
+    """
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("username", "is required")
-    username = text.strip().lower()
+    if has_invisible_characters(text):
+        raise InvalidInput("username", "must not contain control or invisible characters")
+    username = unicodedata.normalize("NFKC", text).strip().lower()
     if not _USERNAME.fullmatch(username):
         raise InvalidInput(
             "username", "must be 3-64 characters: letters, digits and . _ @ -, starting with a letter or digit"
@@ -111,12 +139,17 @@ def validate_party_name(text: object) -> str:
     return name
 
 
-def validate_new_password(password: str) -> str:
-    """A new password: long enough to resist guessing, short enough not to be a denial of service."""
+def validate_new_password(password: str, is_common: Callable[[str], bool]) -> str:
+    """A new password: long enough to resist guessing, short enough not to be a denial of service, and
+    not one of the common or breached passwords that guessers try first (ASVS 2.1.7)."""
+    if not password.strip():
+        raise InvalidInput("password", "must not be empty or only spaces")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters long")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("password", f"must be at most {MAX_PASSWORD_LENGTH} characters long")
+    if is_common(password):
+        raise InvalidInput("password", "is on a list of common or breached passwords; choose another")
     return password
 
 

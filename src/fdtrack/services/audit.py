@@ -11,21 +11,35 @@ from fdtrack.domain.errors import InvalidInput
 from fdtrack.domain.text import require_storable
 from fdtrack.domain.timestamps import parse_rfc3339
 
-# The actions fdtrack writes, in the order the audit page offers them as filters.
-AUDIT_ACTIONS = (
-    "login",
-    "login_failed",
-    "account_locked",
-    "logout",
-    "reset",
-    "csv_download",
-    "token_created",
-    "token_revoked",
-    "purge",
-    "party_created",
-    "account_created",
-    "password_set",
-)
+# The actions fdtrack writes, with the label people read, in the order the audit page offers them.
+AUDIT_ACTION_LABELS = {
+    "login": "Signed in",
+    "login_failed": "Sign-in failed",
+    "account_locked": "Account locked (before throttling replaced lock-out)",
+    "logout": "Signed out",
+    "reset": "Reset by DCC",
+    "csv_download": "CSV downloaded",
+    "token_created": "API token created",
+    "token_revoked": "API token revoked",
+    "purge": "Retention purge",
+    "party_created": "Party created",
+    "party_user_ids_added": "User IDs added to a party",
+    "party_user_id_removed": "User ID removed from a party",
+    "account_created": "Account created",
+    "account_disabled": "Account disabled",
+    "account_enabled": "Account enabled",
+    "account_unlocked": "Sign-in throttles lifted",
+    "account_role_changed": "Role or party changed",
+    "password_set": "Password changed",
+}
+AUDIT_ACTIONS = tuple(AUDIT_ACTION_LABELS)
+
+
+def action_label(action: str) -> str:
+    """The label of an action; an action this version does not know is shown as it is stored."""
+    return AUDIT_ACTION_LABELS.get(action, action)
+
+
 MAX_PAGE = 500
 EXPORT_PAGE = 1_000
 _MAX_ACTOR = 100

@@ -1,4 +1,4 @@
-"""Sign-in use cases: check a password with lock-out, open, resume and close a session (audited)."""
+"""Sign-in use cases: check a password with throttling and rate limits, open, resume and close a session (audited)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from fdtrack.domain.accounts import MAX_PASSWORD_LENGTH, Account, SignInRefused, validate_username
 from fdtrack.domain.errors import InvalidInput
-from fdtrack.domain.lockout import LoginAttempts
+from fdtrack.domain.rate_limits import RateLimited, RateRule
 from fdtrack.domain.sessions import SessionPolicy
-from fdtrack.domain.text import storable
-from fdtrack.services.account_ports import AccountStore, PasswordHasher
+from fdtrack.domain.throttle import FORGET_AFTER
+from fdtrack.services.account_ports import AccountStore, FailedSignIns, PasswordHasher
 from fdtrack.services.lookup import Viewer
 from fdtrack.services.ports import AuditEntry
+from fdtrack.services.rate_limit_ports import RateLimiter
 
 Clock = Callable[[], datetime]
 
@@ -57,57 +59,108 @@ class _DummyHash:
 _dummy = _DummyHash()
 
 
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    """Rate limits of sign-in: every attempt from one address, and failures for one name from anywhere."""
+
+    per_source: RateRule = RateRule("signin_per_source", 30, 60)  # noqa: RUF009 - frozen, shared safely
+    failures_per_name: RateRule = RateRule("signin_failures_per_name", 20, 3_600)  # noqa: RUF009 - as above
+
+
+THROTTLED = "Too many sign-in attempts. Wait a little and try again."
+
+# Kinds of failure counted per source and hour instead of one audit entry each (no account to name).
+UNKNOWN_ACCOUNT = "unknown account"
+MALFORMED_NAME = "malformed name"
+REFUSED_EARLY = "throttled"
+
+
 def sign_in(
     store: AccountStore,
     hasher: PasswordHasher,
+    limiter: RateLimiter,
     username: str,
     password: str,
     client: str,
     clock: Clock = _now,
+    limits: SignInLimits = SignInLimits(),
 ) -> SignedIn:
-    """Check the password; five failures in a row lock the account for 15 minutes. One error for every failure."""
+    """Check the password, throttled per source. One error for every failure, RateLimited when throttled.
+
+    Failures from one address for one name make that address wait 1 s, 2 s, 4 s, … (domain/throttle.py)
+    before its next try for the name; other addresses are not held up, so the owner still gets in.
+    When a name has failed too often from everywhere (`failures_per_name`), addresses that have failed
+    for it wait for the window to end; an address with no failure for the name is still let try.
+    Known and unknown names are throttled alike, so a refusal reveals nothing about accounts.
+    """
+    wait = limiter.hit(limits.per_source, client)
+    if wait is not None:
+        _count_failure(store, client, REFUSED_EARLY, clock())
+        raise RateLimited(THROTTLED, wait)
     try:
         name = validate_username(username)
     except InvalidInput:
         name = None
+    key = name or ""  # every malformed name from one address shares one throttle
+    with store.read() as rtx:
+        throttle = rtx.throttle(key, client)
+        seen = rtx.credentials(name) if name is not None else None
+    now = clock()
+    throttled = throttle.wait(now)
+    wait = throttled.total_seconds() if throttled is not None else None
+    if wait is None and throttle.failures:
+        wait = limiter.exhausted(limits.failures_per_name, key)
+    if wait is not None:
+        _count_failure(store, client, REFUSED_EARLY, now)
+        raise RateLimited(THROTTLED, wait)
     if name is None or not password or len(password) > MAX_PASSWORD_LENGTH:
-        _audit_failure(store, storable(username[:64]), client, "malformed", clock())
-        raise SignInRefused
+        _fail(store, limiter, limits, key, client, MALFORMED_NAME, clock)
+    assert name is not None
     # The slow hash is checked outside any write transaction, so a sign-in never holds the
     # database's write lock while argon2 works; the attempt is then judged on a fresh, locked row.
-    with store.read() as rtx:
-        seen = rtx.credentials(name)
-    if seen is None or seen.attempts.is_locked(clock()):
-        hasher.verify(_dummy.get(hasher), password)
+    if seen is None or seen.account.disabled:
+        hasher.verify(_dummy.get(hasher), password)  # the same work whether the account exists or not
         matches = False
     else:
         matches = hasher.verify(seen.password_hash, password)
     with store.write() as tx:
         now = clock()
         current = tx.lock_credentials(name)
-        if current is None:
-            tx.append_audit(AuditEntry(name, "login_failed", name, {"client": client, "why": "unknown account"}), now)
-        elif current.attempts.is_locked(now):
-            tx.append_audit(AuditEntry(name, "login_failed", name, {"client": client, "why": "locked"}), now)
-        elif not matches or seen is None or current.password_hash != seen.password_hash:
-            attempts = current.attempts.after_failure(now)
-            tx.set_login_attempts(current.account.account_id, attempts)
-            why = {"client": client, "why": "wrong password", "failed_attempts": attempts.failed}
-            tx.append_audit(AuditEntry(name, "login_failed", name, why), now)
-            if attempts.locked_until is not None:
-                until = attempts.locked_until.isoformat()
-                tx.append_audit(AuditEntry(name, "account_locked", name, {"client": client, "until": until}), now)
-        else:
+        if current is not None and (
+            current.account.disabled or not matches or seen is None or current.password_hash != seen.password_hash
+        ):
+            after = tx.throttle(name, client).after_failure(now)
+            tx.set_throttle(name, client, after)
+            why = "account disabled" if current.account.disabled else "wrong password"
+            detail = {"client": client, "why": why, "failures_from_client": after.failures}
+            tx.append_audit(AuditEntry(name, "login_failed", name, detail), now)
+        elif current is not None:
             account = current.account
-            if current.attempts != LoginAttempts():
-                tx.set_login_attempts(account.account_id, current.attempts.after_success())
+            tx.clear_throttles(name, client)
             if hasher.needs_rehash(current.password_hash):
                 tx.set_password_hash(account.account_id, hasher.hash(password))
             session_token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             tx.add_session(session_digest(session_token), account.account_id, csrf_token, now)
             tx.append_audit(AuditEntry(name, "login", name, {"client": client}), now)
             return SignedIn(account, csrf_token, session_token)
-    # Raised after the commit, so the failed attempt and its audit entries are kept.
+    if current is None:
+        _fail(store, limiter, limits, name, client, UNKNOWN_ACCOUNT, clock)
+    # Counted after the commit (the database counter takes a write of its own), so the failure and its
+    # audit entry are kept whatever happens to the count.
+    limiter.hit(limits.failures_per_name, name)
+    raise SignInRefused
+
+
+def _fail(
+    store: AccountStore, limiter: RateLimiter, limits: SignInLimits, key: str, client: str, kind: str, clock: Clock
+) -> NoReturn:
+    """A failure under a name no account has: throttled like any other, counted per source and hour
+    rather than audited one by one, so a flood of made-up names cannot grow the audit log."""
+    with store.write() as tx:
+        now = clock()
+        tx.set_throttle(key, client, tx.throttle(key, client).after_failure(now))
+        tx.count_failed_signin(client, kind, now)
+    limiter.hit(limits.failures_per_name, key)
     raise SignInRefused
 
 
@@ -121,7 +174,7 @@ def resume_session(
     now = clock()
     with store.read() as tx:
         stored = tx.session(digest)
-    if stored is None:
+    if stored is None or stored.account.disabled:
         return None
     if policy.is_expired(stored.created_at, stored.last_seen_at, now):
         with store.write() as wtx:
@@ -146,8 +199,24 @@ def session_digest(session_token: str) -> bytes:
     return hashlib.sha256(session_token.encode()).digest()
 
 
-def _audit_failure(store: AccountStore, username: str, client: str, why: str, now: datetime) -> None:
+def _count_failure(store: AccountStore, client: str, kind: str, now: datetime) -> None:
     with store.write() as tx:
-        tx.append_audit(
-            AuditEntry(username or "-", "login_failed", username or "-", {"client": client, "why": why}), now
-        )
+        tx.count_failed_signin(client, kind, now)
+
+
+def forget_old_signin_records(store: AccountStore, audit_retention: timedelta, clock: Clock = _now) -> int:
+    """Housekeeping, hourly in the server: throttles unused for a day, and audit entries and failure
+    counts older than the audit log's own retention (FDTRACK_AUDIT_RETENTION_DAYS)."""
+    now = clock()
+    cutoff = now - audit_retention
+    with store.write() as tx:
+        forgotten = tx.forget_signin_records(now - FORGET_AFTER, cutoff)
+        tx.move_audit_cutoff(cutoff)
+        return forgotten + tx.delete_audit_before(cutoff)
+
+
+def failed_signin_counts(store: AccountStore, since: datetime, limit: int = 1_000) -> list[FailedSignIns]:
+    """The counted failures (names no account has, malformed names, attempts refused while throttled),
+    newest hour first, busiest address first within an hour."""
+    with store.read() as tx:
+        return tx.failed_signins(since, limit)

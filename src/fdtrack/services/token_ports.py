@@ -43,8 +43,9 @@ class TokenReader(Protocol):
 
     def read(self) -> AbstractContextManager[TokenReadTransaction]: ...
 
-    def is_active(self, token_id: int) -> bool:
-        """Whether the token is still live: asked on every API request, so one indexed read and nothing more."""
+    def live_revision(self, token_id: int) -> int | None:
+        """None unless the token is live and its account enabled; else the account's revision, which every
+        change of role, party or password raises. Asked on every API request: one indexed read."""
         ...
 
 

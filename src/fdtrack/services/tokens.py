@@ -124,9 +124,11 @@ class TokenAuthenticator:
     """Turns a bearer token into an ApiPrincipal, cheaply enough for every request.
 
     Who a token belongs to (account, role, party and its User IDs: several reads) is remembered by
-    digest for `remember_seconds`, because none of it changes while a token lives. Whether the token
-    is still live is *not* remembered: every request asks the database (one read by primary key), so
-    a revocation — by any process, e.g. `fdtrack tokens revoke` — takes effect on the next request.
+    digest for `remember_seconds`, with the account's revision. Whether the token is still live, and
+    the account's revision, are *not* remembered: every request asks the database (one read by primary
+    key), so a revocation or a disabled account — by any process, e.g. `fdtrack tokens revoke` or
+    `fdtrack accounts disable` — takes effect on the next request, and a changed role or party (a new
+    revision) makes the server read the account again.
     """
 
     def __init__(
@@ -140,45 +142,51 @@ class TokenAuthenticator:
         self._remember = remember_seconds
         self._max = max_remembered
         self._monotonic = monotonic
-        self._known: OrderedDict[bytes, tuple[float, ApiPrincipal]] = OrderedDict()
+        self._known: OrderedDict[bytes, tuple[float, int, ApiPrincipal]] = OrderedDict()
         self._lock = threading.Lock()  # requests are served from a thread pool
 
     def authenticate(self, secret: str | None) -> ApiPrincipal:
         if not secret or not looks_like_token(secret):
             raise TokenRefused
         digest = token_digest(secret)
-        principal = self._remembered(digest)
-        if principal is not None:
-            if self._store.is_active(principal.token_id):
+        remembered = self._remembered(digest)
+        if remembered is not None:
+            revision, principal = remembered
+            live = self._store.live_revision(principal.token_id)
+            if live == revision:
                 return principal
             self.forget(digest)
-            raise TokenRefused
+            if live is None:
+                raise TokenRefused
         with self._store.read() as tx:
             token = tx.token_by_digest(digest)
-        if token is None or not token.active:
+        if token is None or not token.active or token.account.disabled:
+            raise TokenRefused
+        live_now = self._store.live_revision(token.token_id)
+        if live_now is None:
             raise TokenRefused
         principal = ApiPrincipal(token.token_id, token.account, token.scope)
-        self._keep(digest, principal)
+        self._keep(digest, live_now, principal)
         return principal
 
     def forget(self, digest: bytes) -> None:
         with self._lock:
             self._known.pop(digest, None)
 
-    def _remembered(self, digest: bytes) -> ApiPrincipal | None:
+    def _remembered(self, digest: bytes) -> tuple[int, ApiPrincipal] | None:
         with self._lock:
             found = self._known.get(digest)
             if found is None:
                 return None
-            kept_at, principal = found
+            kept_at, revision, principal = found
             if self._monotonic() - kept_at > self._remember:
                 del self._known[digest]
                 return None
-            return principal
+            return revision, principal
 
-    def _keep(self, digest: bytes, principal: ApiPrincipal) -> None:
+    def _keep(self, digest: bytes, revision: int, principal: ApiPrincipal) -> None:
         with self._lock:
-            self._known[digest] = (self._monotonic(), principal)
+            self._known[digest] = (self._monotonic(), revision, principal)
             self._known.move_to_end(digest)
             while len(self._known) > self._max:
                 self._known.popitem(last=False)

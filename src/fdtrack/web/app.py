@@ -25,9 +25,12 @@ from fdtrack.adapters.db.store import SqlStore
 from fdtrack.adapters.db.tokens import SqlTokenStore
 from fdtrack.adapters.duis.decoder import DuisDecoder
 from fdtrack.adapters.passwords import Argon2Hasher
+from fdtrack.adapters.rate_limits import rate_limiter_for
 from fdtrack.runtime import steady_latency
 from fdtrack.services import purge
 from fdtrack.services.account_ports import PasswordHasher
+from fdtrack.services.audit import action_label
+from fdtrack.services.signin import forget_old_signin_records
 from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web import presenters
 from fdtrack.web.api import devices, distributions, events, inventory
@@ -39,7 +42,7 @@ from fdtrack.web.errors import API_PREFIX, answer_database_unavailable, install_
 from fdtrack.web.health import BoundedHealthCheck
 from fdtrack.web.logs import log_request
 from fdtrack.web.metrics import Metrics, RequestMetrics
-from fdtrack.web.routes import audit_log, operations, pages, service_centre, signin, tracking
+from fdtrack.web.routes import accounts, audit_log, operations, pages, service_centre, signin, tracking
 from fdtrack.web.security import SecurityHeaders
 from fdtrack.web.settings import WebSettings
 
@@ -77,7 +80,11 @@ def create_app(
         metrics=metrics,
         firmware_requests=store.firmware_requests,
         duis_decoder=DuisDecoder(),
-        inline_short_reads=store.dialect == "sqlite",
+        rate_limiter=rate_limiter_for(store.engine, settings.redis_url),
+        # Short reads go to worker threads on SQLite too: every API request also counts against its
+        # token's rate limit, a write (SQLite's one write lock) or a network call (Redis), and neither
+        # may wait on the event loop.
+        inline_short_reads=False,
         clock=clock or system_clock,
     )
 
@@ -130,6 +137,7 @@ def create_app(
         tracking.router,
         service_centre.router,
         audit_log.router,
+        accounts.router,
     ):
         app.include_router(router)
     app.router.routes[:0] = distributions.fast_routes()
@@ -159,16 +167,25 @@ def _templates() -> Jinja2Templates:
     environment.filters["iso_utc"] = presenters.iso_utc
     environment.filters["slug"] = presenters.slug
     environment.filters["thousands"] = presenters.thousands
+    environment.filters["detail_label"] = presenters.detail_label
+    environment.filters["detail_text"] = presenters.detail_text
+    environment.filters["action_label"] = action_label
     environment.globals["bar_width"] = presenters.BAR_WIDTH
     return templates
 
 
 async def _purge_regularly(web: WebServices) -> None:
     """Retention (§6): the server purges on its own, at start and then every interval. The purge runs in a
-    worker thread in short transactions (5,000 records each), so requests go on being answered meanwhile."""
+    worker thread in short transactions (5,000 records each), so requests go on being answered meanwhile.
+    The same loop keeps the audit log's own retention and drops spent throttles and rate-limit counters."""
     while True:
         try:
             await run_in_threadpool(purge.purge, web.store, web.settings.retention, datetime.now(UTC), "server", None)
         except Exception:
             log.exception("scheduled purge failed; trying again at the next interval")
+        try:
+            await run_in_threadpool(forget_old_signin_records, web.accounts, web.settings.audit_retention)
+            await run_in_threadpool(web.rate_limiter.forget_expired)
+        except Exception:
+            log.exception("sign-in housekeeping failed; trying again at the next interval")
         await asyncio.sleep(web.settings.purge_interval_minutes * 60)

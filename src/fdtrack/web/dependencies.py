@@ -17,6 +17,7 @@ from fdtrack.services.ingest import IngestOptions
 from fdtrack.services.lookup import DeviceRecordSource
 from fdtrack.services.operations import OperationsProbe
 from fdtrack.services.ports import FirmwareRequestRegistry, MessageDecoder, Store
+from fdtrack.services.rate_limit_ports import RateLimiter
 from fdtrack.services.token_ports import TokenStore
 from fdtrack.services.tokens import TokenAuthenticator
 from fdtrack.web.health import BoundedHealthCheck
@@ -47,11 +48,13 @@ class WebServices:
     metrics: Metrics
     firmware_requests: FirmwareRequestRegistry
     duis_decoder: MessageDecoder
+    # Sign-in and API rate limits, shared by every server process (the database, or Redis).
+    rate_limiter: RateLimiter
     # Short reads (a token, a device's records) run on the event loop when the database is embedded:
     # an SQLite look-up is a few in-process B-tree probes, cheaper than handing it to a worker thread.
     # A networked database (PostgreSQL) would stall the loop while it waits, so there they use threads.
     inline_short_reads: bool = False
-    # What time it is for sign-in, lock-out and session expiry; tests move it instead of waiting.
+    # What time it is for sign-in, throttling and session expiry; tests move it instead of waiting.
     clock: Callable[[], datetime] = system_clock
 
     def body_ingest_options(self) -> IngestOptions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import limits.errors
 import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
@@ -16,10 +17,12 @@ from starlette.types import Receive, Scope, Send
 
 from fdtrack.adapters.db.problems import storage_problem
 from fdtrack.adapters.event_files import UnreadableInput
-from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownParty
+from fdtrack.domain.accounts import AlreadyExists, SignInRefused, UnknownAccount, UnknownParty
 from fdtrack.domain.errors import FdtrackError, InvalidInput, NothingToReset, NotPermitted, RecordsNotFound
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.domain.reset import ResetNeedsForce
 from fdtrack.domain.tokens import TokenRefused
+from fdtrack.services.accounts import NothingToChange
 from fdtrack.services.signin import SignedIn
 from fdtrack.services.tokens import AlreadyRevoked
 from fdtrack.web.auth import CsrfRejected, NotSignedIn, current_session, login_redirect_location
@@ -40,6 +43,9 @@ _STATUS: tuple[tuple[type[FdtrackError], int, str], ...] = (
     (NotPermitted, 403, "forbidden"),
     (RecordsNotFound, 404, "not_found"),
     (UnknownParty, 404, "not_found"),
+    (UnknownAccount, 404, "not_found"),
+    (NothingToChange, 409, "nothing_to_change"),
+    (RateLimited, 429, "rate_limited"),
     (AlreadyExists, 409, "already_exists"),
     (AlreadyRevoked, 409, "already_revoked"),
     (NothingToReset, 409, "nothing_to_reset"),
@@ -53,6 +59,7 @@ _CODES = {
     409: "conflict",
     413: "body_too_large",
     415: "unsupported_media_type",
+    429: "rate_limited",
     500: "internal_error",
 }
 _TITLES = {
@@ -62,6 +69,7 @@ _TITLES = {
     404: "Page not found",
     405: "That action is not allowed here",
     409: "That could not be done",
+    429: "Too many requests",
     500: "Sorry, there is a problem with the service",
 }
 
@@ -91,8 +99,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, error: FdtrackError) -> Response:
         status, code = _classify(error)
         if _is_api(request):
-            return api_error(status, code, _api_message(error))
-        return await signed_in_error_page(request, status, str(error))
+            response: Response = api_error(status, code, _api_message(error))
+        else:
+            response = await signed_in_error_page(request, status, str(error))
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(UnreadableInput)
     async def _unreadable(request: Request, error: UnreadableInput) -> Response:
@@ -124,6 +136,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return api_error(400, "invalid_input", message)
         return await signed_in_error_page(request, 400, message)
+
+    @app.exception_handler(limits.errors.StorageError)
+    async def _rate_limits_unavailable(request: Request, error: Exception) -> Response:
+        # Redis (FDTRACK_REDIS_URL) does not answer: like a database outage, a state that passes.
+        log.warning("rate-limit storage unavailable on %s %s: %s", request.method, request.url.path, error)
+        return database_unavailable(request)
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)

@@ -145,3 +145,54 @@ def request_results(
         next_href=href(completion=chosen, cursor=next_cursor, page=str(page + 1)) if next_cursor else None,
         first_href=href(completion=chosen) if page > 1 else None,
     )
+
+
+_STORED_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+_DETAIL_LABELS = {
+    "client": "From address",
+    "why": "Why",
+    "failures_from_client": "Failures from that address",
+    "sessions_ended": "Sessions ended",
+    "throttles_lifted": "Throttles lifted",
+    "user_ids": "User IDs",
+    "user_id": "User ID",
+    "role": "Role",
+    "party": "Party",
+    "from": "Before",
+    "to": "After",
+    "token_id": "Token",
+    "scope": "Scope",
+    "hint": "Token begins",
+    "name": "Name",
+    "until": "Until",
+}
+
+
+def detail_label(key: str) -> str:
+    """A detail's label: known keys have one; others become words ("as_of" reads "As of")."""
+    return _DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def detail_text(value: object) -> str:
+    """A detail value as a person reads it: no Python or JSON notation (None, [...], {...}), times in
+    UTC to the second, lists joined with commas, nested details as "Label: value" pairs."""
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(detail_text(item) for item in value) if value else "none"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{detail_label(str(key))}: {detail_text(item)}" for key, item in value.items())
+    return _moment_text(str(value))
+
+
+def _moment_text(text: str) -> str:
+    """A stored time (ISO, perhaps with microseconds) to the second in UTC; any other text as it is."""
+    if not _STORED_MOMENT.fullmatch(text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return format_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))

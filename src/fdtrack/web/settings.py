@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from fdtrack.domain.errors import InvalidInput
+from fdtrack.domain.rate_limits import RateRule
 from fdtrack.domain.sessions import SessionPolicy
+from fdtrack.services.signin import SignInLimits
 from fdtrack.settings import Settings
 
 
@@ -39,7 +42,34 @@ class WebSettings(Settings):
     # proxy in front usually keeps the access log), and at thousands of look-ups a second the lines
     # cost a fifth of the server's time.
     access_log: bool = False
+    # Rate limits (429 with Retry-After), written as 30/minute or 100 per 10 minutes. Sign-in: every
+    # attempt from one address, and failures for one name from all addresses (see services/signin.py).
+    signin_rate_per_source: str = "30/minute"
+    signin_failures_per_name: str = "20/hour"
+    # Every request with one API token: 1,000 a second on average over a minute, well above what one
+    # upstream system needs, low enough to stop a runaway loop from taking the whole server.
+    api_rate_per_token: str = "60000/minute"  # noqa: S105 - a rate, not a secret
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("signin_rate_per_source", "signin_failures_per_name", "api_rate_per_token")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            RateRule.parse("rate", value)
+        except InvalidInput as error:
+            raise ValueError(error.problem) from None
+        return value
+
+    @property
+    def signin_limits(self) -> SignInLimits:
+        return SignInLimits(
+            RateRule.parse("signin_per_source", self.signin_rate_per_source),
+            RateRule.parse("signin_failures_per_name", self.signin_failures_per_name),
+        )
+
+    @property
+    def api_rate(self) -> RateRule:
+        return RateRule.parse("api_per_token", self.api_rate_per_token)
 
     @property
     def session_policy(self) -> SessionPolicy:

@@ -20,6 +20,7 @@ class FakeTokens:
     def __init__(self) -> None:
         self.by_digest: dict[bytes, ApiToken] = {}
         self.revoked: set[int] = set()
+        self.revisions: dict[int, int] = {}
         self.full_reads = 0
         self.liveness_checks = 0
 
@@ -40,9 +41,9 @@ class FakeTokens:
     def tokens(self, username: str | None, *, include_revoked: bool) -> list[ApiToken]:
         return list(self.by_digest.values())
 
-    def is_active(self, token_id: int) -> bool:
+    def live_revision(self, token_id: int) -> int | None:
         self.liveness_checks += 1
-        return token_id not in self.revoked
+        return None if token_id in self.revoked else self.revisions.get(token_id, 0)
 
 
 def _revoked(token: ApiToken) -> ApiToken:
@@ -68,7 +69,7 @@ def test_whose_token_it_is_is_remembered_but_liveness_is_checked_every_time() ->
     auth = TokenAuthenticator(store, remember_seconds=30, monotonic=lambda: clock[0])
     for _ in range(5):
         assert auth.authenticate(secret).viewer.originators == frozenset({"90-B3-D5-1F-30-01-00-00"})
-    assert (store.full_reads, store.liveness_checks) == (1, 4)
+    assert (store.full_reads, store.liveness_checks) == (1, 5)
     clock[0] = 31.0
     auth.authenticate(secret)
     assert store.full_reads == 2
@@ -77,6 +78,18 @@ def test_whose_token_it_is_is_remembered_but_liveness_is_checked_every_time() ->
         auth.authenticate(secret)
     with pytest.raises(TokenRefused):
         auth.authenticate(secret)
+
+
+def test_a_changed_account_is_read_again_on_the_next_request() -> None:
+    store = FakeTokens()
+    secret = issue(store, Role.USER, TokenScope.READ)
+    auth = TokenAuthenticator(store, remember_seconds=3600)
+    auth.authenticate(secret)
+    auth.authenticate(secret)
+    assert store.full_reads == 1
+    store.revisions[1] = 1  # its role, party or password changed
+    auth.authenticate(secret)
+    assert store.full_reads == 2
 
 
 @pytest.mark.parametrize("given", [None, "", "Bearer", "fdt_short", "x" * 47, "fdt_" + "!" * 43])

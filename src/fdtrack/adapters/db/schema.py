@@ -185,9 +185,12 @@ accounts = Table(
     Column("role", String(20), nullable=False),
     Column("party_id", Id, ForeignKey("parties.id"), nullable=True),
     Column("password_hash", String(255), nullable=False),
-    Column("failed_logins", Integer, nullable=False),
-    Column("locked_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
+    # Set while the account is disabled (migration 0010): it cannot sign in and its tokens are refused.
+    Column("disabled_at", UtcDateTime),
+    # Raised by every change of role, party, password or state, so servers that remember whose an API
+    # token is (services/tokens.py) notice the change on the token's next request.
+    Column("revision", Integer, nullable=False, server_default="0"),
     Index(None, "party_id"),
 )
 
@@ -262,6 +265,50 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime),
     Column("revoked_by", String(100)),
     Index(None, "account_id"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Abuse of sign-in and the API (migration 0010_account_lifecycle): throttles per name and source,
+# failed sign-ins of unknown names counted per source and hour, rate-limit counters, and the moment
+# before which audit entries may be deleted (retention; the triggers refuse every other deletion).
+# ---------------------------------------------------------------------------------------------
+
+signin_throttles = Table(
+    "signin_throttles",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
+    Index(None, "last_failed_at"),
+)
+
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("window_start", UtcDateTime, primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Index(None, "window_start"),
+)
+
+rate_limit_counters = Table(
+    "rate_limit_counters",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Index(None, "expires_at_ms"),
+)
+
+audit_retention = Table(
+    "audit_retention",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("cutoff", UtcDateTime, nullable=False),
 )
 
 # The audit log page and `fdtrack audit --actor` filter by who acted, newest first.

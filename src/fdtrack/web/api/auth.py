@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.domain.tokens import ApiAction
 from fdtrack.services.tokens import ApiPrincipal
 from fdtrack.web.dependencies import WebServices
@@ -24,8 +25,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 def authorise(web: WebServices, request: Request, action: ApiAction) -> ApiPrincipal:
-    """Who the request acts for, refused with 401 (no valid token) or 403 (scope or role)."""
+    """Who the request acts for, refused with 401 (no valid token), 403 (scope or role) or 429 (too many
+    requests with this token: counted per token, so one runaway client does not slow the others)."""
     principal = web.authenticator.authenticate(bearer_token(request))
     request.state.actor = principal.name  # for the access log; the token itself is never logged
+    wait = web.rate_limiter.hit(web.settings.api_rate, str(principal.token_id))
+    if wait is not None:
+        raise RateLimited("too many requests with this API token; wait as Retry-After says, then try again", wait)
     principal.require(action)
     return principal

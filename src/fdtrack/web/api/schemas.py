@@ -122,5 +122,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Nothing could be done (e.g. no In Progress record to reset)",
         413: "The body is larger than the configured limit",
         415: "The body's media type is not accepted here",
+        429: "Too many requests with this token; Retry-After says in how many seconds to try again",
     }
-    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
+    # Every operation that takes a token also counts it against the token's rate limit.
+    documented = (*statuses, 429) if 401 in statuses and 429 not in statuses else statuses
+    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in documented}

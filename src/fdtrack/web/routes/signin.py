@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fdtrack.domain.accounts import SignInRefused
+from fdtrack.domain.rate_limits import RateLimited
 from fdtrack.services.signin import SignedIn, sign_in, sign_out
 from fdtrack.web.auth import (
     CSRF_FIELD,
@@ -39,6 +40,7 @@ def login_page(
     next: str | None = None,
     ended: str | None = None,
     signed_out: str | None = None,
+    password_changed: str | None = None,
 ) -> Response:
     if signed_in is not None:
         return RedirectResponse(safe_next(next), status_code=303)
@@ -46,6 +48,8 @@ def login_page(
     if ended:
         idle = web.settings.session_idle_minutes
         notice = f"Your session has ended (sessions end after {idle} minutes without activity). Sign in again."
+    elif password_changed:
+        notice = "Your password has been changed and all your sessions have ended. Sign in with the new password."
     elif signed_out:
         notice = "You have signed out."
     return _login_form(request, web, next_path=safe_next(next), notice=notice)
@@ -69,7 +73,23 @@ def login(
     if errors:
         return _login_form(request, web, next_path=safe_next(next_path), username=username, errors=errors, status=400)
     try:
-        signed_in = sign_in(web.accounts, web.hasher, username, password, client_address(request), web.clock)
+        signed_in = sign_in(
+            web.accounts,
+            web.hasher,
+            web.rate_limiter,
+            username,
+            password,
+            client_address(request),
+            web.clock,
+            web.settings.signin_limits,
+        )
+    except RateLimited as throttled:
+        errors.add("username", f"{throttled} You can try again in {throttled.retry_after} seconds.")
+        response = _login_form(
+            request, web, next_path=safe_next(next_path), username=username, errors=errors, status=429
+        )
+        response.headers["Retry-After"] = str(throttled.retry_after)
+        return response
     except SignInRefused as refused:
         errors.add("username", str(refused))
         return _login_form(
