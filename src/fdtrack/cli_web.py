@@ -129,6 +129,7 @@ def demo(context: Context, host: str, port: int, requests: int, large_request_de
         check_port_free(host, port)
     settings = _web_settings(context)
     store = context.store
+    demo_data.check_only_demo_data(store, SqlAccountStore(store.engine))
     logins = demo_data.ensure_logins(SqlAccountStore(store.engine), _hasher(settings))
     if demo_data.has_tracking_data(store):
         click.echo("The demo data is already in this database; using it as it is.", err=True)

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from fdtrack.adapters.event_files import csv_line, parse_ndjson_line
 from fdtrack.domain.accounts import AlreadyExists, Role
-from fdtrack.domain.errors import RecordsNotFound
+from fdtrack.domain.errors import FdtrackError, RecordsNotFound
 from fdtrack.domain.inventory import FIELDS
 from fdtrack.domain.retention import RetentionPolicy
 from fdtrack.domain.statuses import ProcessingStatus
 from fdtrack.domain.timestamps import format_rfc3339, parse_rfc3339
 from fdtrack.services import lookup
 from fdtrack.services.account_ports import AccountStore, PasswordHasher
-from fdtrack.services.accounts import create_account, create_party, set_password
+from fdtrack.services.accounts import create_account, create_party, list_accounts, list_parties
 from fdtrack.services.ingest import IngestOptions, IngestSummary, RawEvent, ingest
 from fdtrack.services.inventory import INVENTORY_CSV, RawDeviceEntry, import_inventory
 from fdtrack.services.ports import Store
@@ -69,16 +69,40 @@ class DemoSize:
         return tuple(sizes)
 
 
+class NotDemoData(FdtrackError):
+    """The database holds more than the demo's own data: the demo refuses to touch it."""
+
+
+def check_only_demo_data(store: Store, accounts: AccountStore) -> None:
+    """Refuse a database that holds accounts, parties or records the demo did not make: the demo
+    creates logins with published passwords and simulated records, which have no place beside real ones."""
+    demo_names = {login.username for login in DEMO_LOGINS}
+    others = sorted(listing.account.username for listing in list_accounts(accounts))
+    foreign_accounts = [name for name in others if name not in demo_names]
+    foreign_parties = sorted(party.name for party in list_parties(accounts) if party.name not in (NORTHERN, SOUTHERN))
+    with store.read() as tx:
+        foreign_records = tx.has_records_of_others(frozenset((*NORTHERN_IDS, *SOUTHERN_IDS)))
+    found = [
+        *([f"accounts {', '.join(foreign_accounts[:5])}"] if foreign_accounts else []),
+        *([f"parties {', '.join(foreign_parties[:5])}"] if foreign_parties else []),
+        *(["records of other User IDs"] if foreign_records else []),
+    ]
+    if found:
+        raise NotDemoData(
+            f"this database holds more than the demo's data ({'; '.join(found)}); the demo builds a database "
+            "of its own: give it a new one, e.g. --database-url sqlite:///demo.db"
+        )
+
+
 def ensure_logins(accounts: AccountStore, hasher: PasswordHasher) -> tuple[DemoLogin, ...]:
-    """Create the demo parties and accounts, or on a re-run reset their passwords and sign-in throttles."""
+    """Create the demo parties and accounts that are missing; existing ones are left as they are (their
+    passwords too: somebody may have changed one on purpose)."""
     for name, user_ids in ((NORTHERN, NORTHERN_IDS), (SOUTHERN, SOUTHERN_IDS)):
         with contextlib.suppress(AlreadyExists):
             create_party(accounts, name, user_ids, ACTOR)
     for login in DEMO_LOGINS:
-        try:
+        with contextlib.suppress(AlreadyExists):
             create_account(accounts, hasher, login.username, login.role, login.password, ACTOR, login.party)
-        except AlreadyExists:
-            set_password(accounts, hasher, login.username, login.password, ACTOR)
     return DEMO_LOGINS
 
 

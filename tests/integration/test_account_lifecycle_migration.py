@@ -1,4 +1,4 @@
-"""Migration 0010 on databases written as revision 0007 left them: accounts keep signing in, lose their lock-out
+"""Migration 0010 on databases written as revision 0009 left them: accounts keep signing in, lose their lock-out
 columns, start enabled at revision 0, and the audit log stays append-only."""
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_at_0009(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     drop = None
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/v0007.db"
+        url = f"sqlite:///{tmp_path}/v0009.db"
     else:
         require_postgresql()
         url, drop = create_postgresql_schema(migrate=False)
@@ -57,8 +57,8 @@ def database_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         drop()
 
 
-def test_accounts_written_before_0010_sign_in_after_it(database_at_0007: str) -> None:
-    engine = make_engine(database_at_0007)
+def test_accounts_written_before_0010_sign_in_after_it(database_at_0009: str) -> None:
+    engine = make_engine(database_at_0009)
     try:
         upgrade(engine)
         columns = {column["name"] for column in sa.inspect(engine).get_columns("accounts")}

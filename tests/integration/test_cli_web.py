@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from fdtrack.adapters.db.accounts import SqlAccountStore
@@ -92,3 +93,63 @@ def test_the_demo_reports_a_port_in_use_before_building_anything_or_printing_an_
     assert f"cannot listen on 127.0.0.1:{port}" in output
     assert "http://" not in output
     assert "Building the demo data" not in output
+
+
+DEMO_ARGS = ("demo", "--no-serve", "--requests", "5", "--large-request-devices", "20")
+
+
+def password_hash(database_url: str, username: str) -> str:
+    store = SqlStore.open(database_url)
+    try:
+        with store.engine.connect() as connection:
+            found: str = connection.execute(
+                sa.text("SELECT password_hash FROM accounts WHERE username = :name"), {"name": username}
+            ).scalar_one()
+        return found
+    finally:
+        store.dispose()
+
+
+def test_the_demo_never_changes_an_existing_accounts_password(database_url: str) -> None:
+    assert run(database_url, *DEMO_ARGS)[0] == 0
+    code, output = run(
+        database_url, "accounts", "set-password", "admin", "--password-stdin", stdin="a-far-better-secret-9\n"
+    )
+    assert code == 0, output
+    changed = password_hash(database_url, "admin")
+    assert run(database_url, *DEMO_ARGS)[0] == 0
+    assert password_hash(database_url, "admin") == changed
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        ("parties", "create", "Real Energy", "--user-id", "90-B3-D5-1F-30-09-00-00"),
+        ("accounts", "create", "operator", "--role", "service_centre", "--password-stdin"),
+        ("ingest", "-"),
+    ],
+)
+def test_the_demo_refuses_a_database_that_holds_anything_but_demo_data(
+    database_url: str, setup: tuple[str, ...]
+) -> None:
+    event = (
+        '{"request_id": "90-B3-D5-1F-30-09-00-00:90-B3-D5-1F-30-00-00-02:1", "device_id": "00DB1234567890A0",'
+        ' "status": "Accepted by DSP", "occurred_at": "2026-12-01T10:00:00Z"}\n'
+    )
+    stdin = event if setup[0] == "ingest" else "a-long-enough-password-7\n"
+    code, output = run(database_url, *setup, stdin=stdin)
+    assert code == 0, output
+    code, output = run(database_url, *DEMO_ARGS)
+    assert code == 1
+    assert "holds more than the demo's data" in output
+    assert "username admin" not in output
+    assert "admin" not in usernames(database_url)
+
+
+def usernames(database_url: str) -> set[str]:
+    store = SqlStore.open(database_url)
+    try:
+        with store.engine.connect() as connection:
+            return set(connection.execute(sa.text("SELECT username FROM accounts")).scalars())
+    finally:
+        store.dispose()

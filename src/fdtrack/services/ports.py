@@ -160,6 +160,10 @@ class ReadTransaction(Protocol):
 
     def count_expired(self, cutoff: datetime) -> int: ...
 
+    def has_records_of_others(self, originators: frozenset[str]) -> bool:
+        """Whether any record was requested by a User ID outside `originators`."""
+        ...
+
     def rejections(
         self, *, include_resolved: bool, limit: int | None, ids: Collection[int] | None
     ) -> list[StoredRejection]: ...

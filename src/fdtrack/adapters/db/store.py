@@ -1040,6 +1040,10 @@ class SqlReadTransaction:
         query = select(func.count()).select_from(_R).where(*_expired(cutoff))
         return int(self.connection.execute(query).scalar_one())
 
+    def has_records_of_others(self, originators: frozenset[str]) -> bool:
+        query = select(_R.c.id).where(_R.c.originator_user_id.not_in(sorted(originators))).limit(1)
+        return self.connection.execute(query).first() is not None
+
     def rejections(
         self, *, include_resolved: bool, limit: int | None, ids: Collection[int] | None
     ) -> list[StoredRejection]:
