@@ -158,7 +158,7 @@ def server(command: list[str], port: int, env: dict[str, str] | None = None) -> 
     log = (OUT / f"server-{port}.log").open("w")
     # The benchmark measures the server, not its per-token rate limit (which would cut it short):
     # counting still runs on every request, against a limit it never reaches.
-    unlimited = {"FDTRACK_API_RATE_PER_TOKEN": "1000000000/second"}
+    unlimited = {"FDTRACK_API_RATE_PER_TOKEN": "100000000/second"}
     process = subprocess.Popen(command, env={**os.environ, **unlimited, **(env or {})}, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60

@@ -64,7 +64,7 @@ OUT = Path(__file__).parent / "out"
 FDTRACK = str(Path(sys.executable).parent / "fdtrack")
 PG_ADMIN = os.environ.get("FDTRACK_BENCH_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # The benchmark measures the server, not its per-token rate limit (counting still runs on every request).
-SERVER_ENV = {"FDTRACK_PURGE_INTERVAL_MINUTES": "0", "FDTRACK_API_RATE_PER_TOKEN": "1000000000/second"}
+SERVER_ENV = {"FDTRACK_PURGE_INTERVAL_MINUTES": "0", "FDTRACK_API_RATE_PER_TOKEN": "100000000/second"}
 LARGE_REQUEST_SIZE = 50_000
 SAMPLES = 2_000
 EVERYONE = Viewer.everyone("bench")

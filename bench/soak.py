@@ -297,7 +297,7 @@ def tokens(url: str) -> tuple[str, str]:
 
 
 def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FDTRACK_DATABASE_URL": url, "FDTRACK_API_RATE_PER_TOKEN": "1000000000/second"}
+    env = {**os.environ, "FDTRACK_DATABASE_URL": url, "FDTRACK_API_RATE_PER_TOKEN": "100000000/second"}
     with log.open("wb") as output:
         process = subprocess.Popen([*FDTRACK, "serve", "--port", str(port)], env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 120
