@@ -8,9 +8,12 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fdtrack.services.ingest import RawEvent
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 MAX_LINE_BYTES = 1 << 20  # a single event is a few hundred bytes; a megabyte line is not an event
 FORMATS = ("ndjson", "csv", "duis")
@@ -92,12 +95,36 @@ def _json_problem(error: ValueError | RecursionError) -> str:
     return "nested too deeply" if isinstance(error, RecursionError) else "a number is too long"
 
 
-def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) -> Iterator[RawEvent]:
-    """One RawEvent per CSV row, with a header row naming the fields; each raw keeps its header."""
+def csv_rows(stream: BinaryIO, counter: ByteCounter | None = None) -> CsvReader:
+    """A CSV reader of a byte stream; bytes that are not UTF-8 are kept (surrogateescape) for the row's
+    own message instead of failing the whole file."""
     buffered = io.BufferedReader(counting_reader(stream, counter))
     # utf-8-sig drops a byte order mark before the csv module sees it, so a quoted first column still parses.
-    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(text)
+    return csv.reader(io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline=""))
+
+
+def csv_data_rows(reader: CsvReader, name: str) -> Iterator[tuple[str, list[str] | None, str | None]]:
+    """Each non-blank row after the header as (`name:line`, row, None), or (`name:line`, None, why) for a
+    row the csv module cannot read, so that the rows around it are still read."""
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            line = reader.line_num
+            yield f"{name}:{start}", None, f"row cannot be read as CSV ({error})"
+            continue
+        line = reader.line_num
+        if any(cell.strip() for cell in row):
+            yield f"{name}:{start}", row, None
+
+
+def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) -> Iterator[RawEvent]:
+    """One RawEvent per CSV row, with a header row naming the fields; each raw keeps its header."""
+    reader = csv_rows(stream, counter)
     try:
         header = next(reader)
     except StopIteration:
@@ -110,21 +137,11 @@ def read_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) ->
     if "device_id" not in header or "status" not in header:
         raise UnreadableInput(f"{name}: the CSV header must name the event fields (device_id, status, occurred_at, …)")
     header_line = csv_line(header)
-    line = reader.line_num
-    while True:
-        start = line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            line = reader.line_num
-            yield RawEvent(f"{name}:{start}", "csv", header_line, read_error=f"row cannot be read as CSV ({error})")
-            continue
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        yield csv_row_event(header, row, header_line, f"{name}:{start}")
+    for source, row, problem in csv_data_rows(reader, name):
+        if row is None:
+            yield RawEvent(source, "csv", header_line, read_error=problem)
+        else:
+            yield csv_row_event(header, row, header_line, source)
 
 
 def csv_row_event(header: list[str], row: list[str], header_line: str, source: str) -> RawEvent:

@@ -11,7 +11,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from fdtrack.adapters.duis.hardened_xml import parse_document
-from fdtrack.adapters.event_files import ByteCounter, UnreadableInput, counting_reader, csv_line, has_bad_bytes
+from fdtrack.adapters.event_files import ByteCounter, UnreadableInput, csv_data_rows, csv_line, csv_rows, has_bad_bytes
 from fdtrack.domain.inventory import DEVICE_ID, DEVICE_MODEL, DEVICE_TYPE, FIELDS, SMETS_CHTS_VERSION
 from fdtrack.services.duis_ingest import MAX_KEPT_DOCUMENT, DuisDocument
 from fdtrack.services.inventory import INVENTORY_CSV, INVENTORY_DUIS, RawDeviceEntry
@@ -34,10 +34,7 @@ _HEADER_LINE = csv_line(list(FIELDS))
 
 def read_inventory_csv(stream: BinaryIO, name: str, counter: ByteCounter | None = None) -> Iterator[RawDeviceEntry]:
     """One entry per CSV row under a header naming at least Device ID and Device Type, in any order and case."""
-    text = io.TextIOWrapper(
-        io.BufferedReader(counting_reader(stream, counter)), encoding="utf-8-sig", errors="surrogateescape", newline=""
-    )
-    reader = csv.reader(text)
+    reader = csv_rows(stream, counter)
     try:
         header = next(reader)
     except StopIteration:
@@ -50,22 +47,11 @@ def read_inventory_csv(stream: BinaryIO, name: str, counter: ByteCounter | None 
             f"{name}: the CSV header must name the columns Device ID and Device Type "
             f"(expected {_HEADER_LINE.strip()}, in any order)"
         )
-    line = reader.line_num
-    while True:
-        start = line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            line = reader.line_num
-            yield RawDeviceEntry(
-                f"{name}:{start}", INVENTORY_CSV, _HEADER_LINE, read_error=f"row cannot be read as CSV ({error})"
-            )
-            continue
-        line = reader.line_num
-        if any(cell.strip() for cell in row):
-            yield _row_entry(columns, row, f"{name}:{start}")
+    for source, row, problem in csv_data_rows(reader, name):
+        if row is None:
+            yield RawDeviceEntry(source, INVENTORY_CSV, _HEADER_LINE, read_error=problem)
+        else:
+            yield _row_entry(columns, row, source)
 
 
 def parse_inventory_csv_document(text: str, source: str) -> Iterator[RawDeviceEntry]:
