@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
+DUIS_TYPES = ("application/xml", "text/xml")  # DUIS messages, for the events and the device inventory alike
+
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:

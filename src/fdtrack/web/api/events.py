@@ -14,7 +14,7 @@ from fdtrack.services.duis_ingest import ingest_duis_body
 from fdtrack.services.ingest import IngestSummary, ingest
 from fdtrack.services.tokens import ApiPrincipal
 from fdtrack.web.api.auth import authorise
-from fdtrack.web.api.bodies import media_type, read_body
+from fdtrack.web.api.bodies import DUIS_TYPES, media_type, read_body
 from fdtrack.web.api.schemas import IngestSummary as IngestSummaryBody
 from fdtrack.web.api.schemas import TrackingEvent, error_responses
 from fdtrack.web.dependencies import WebServices, api_services
@@ -24,7 +24,6 @@ WebDep = Annotated[WebServices, Depends(api_services)]
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 JSON_TYPE = "application/json"
 EVENT_TYPES = (*NDJSON_TYPES, JSON_TYPE)
-DUIS_TYPES = ("application/xml", "text/xml")
 
 _EVENTS_BODY: dict[str, Any] = {
     "requestBody": {

@@ -15,7 +15,7 @@ from fdtrack.domain.tokens import ApiAction
 from fdtrack.services.duis_ingest import DuisDocument
 from fdtrack.services.inventory import InventorySummary, RawDeviceEntry, import_inventory
 from fdtrack.web.api.auth import authorise
-from fdtrack.web.api.bodies import media_type, read_body
+from fdtrack.web.api.bodies import DUIS_TYPES, media_type, read_body
 from fdtrack.web.api.schemas import InventorySummary as InventorySummaryBody
 from fdtrack.web.api.schemas import error_responses
 from fdtrack.web.dependencies import WebServices, api_services
@@ -23,7 +23,6 @@ from fdtrack.web.dependencies import WebServices, api_services
 router = APIRouter(prefix="/api/v1", tags=["ingestion"])
 WebDep = Annotated[WebServices, Depends(api_services)]
 CSV_TYPE = "text/csv"
-DUIS_TYPES = ("application/xml", "text/xml")
 
 _DEVICES_BODY: dict[str, Any] = {
     "requestBody": {
