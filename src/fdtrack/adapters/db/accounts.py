@@ -168,31 +168,26 @@ class SqlAccountWriteTransaction(SqlAccountReadTransaction):
         except IntegrityError:
             raise AlreadyExists(f"party {name!r} already exists") from None
         for user_id in sorted(user_ids):
-            try:
-                with self.connection.begin_nested():
-                    self.connection.execute(party_user_ids.insert().values(user_id=user_id, party_id=party_id))
-            except IntegrityError:
-                owner = self.connection.execute(
-                    select(parties.c.name)
-                    .join(party_user_ids, party_user_ids.c.party_id == parties.c.id)
-                    .where(party_user_ids.c.user_id == user_id)
-                ).scalar_one()
-                raise AlreadyExists(f"User ID {user_id} already belongs to party {owner!r}") from None
+            self._add_user_id(party_id, user_id)
         return Party(party_id, name, frozenset(user_ids))
 
     def add_user_ids(self, party: Party, user_ids: Collection[str]) -> None:
         for user_id in sorted(set(user_ids) - party.user_ids):
-            try:
-                with self.connection.begin_nested():
-                    self.connection.execute(party_user_ids.insert().values(user_id=user_id, party_id=party.party_id))
-            except IntegrityError:
-                owner = self.connection.execute(
-                    select(parties.c.name)
-                    .join(party_user_ids, party_user_ids.c.party_id == parties.c.id)
-                    .where(party_user_ids.c.user_id == user_id)
-                ).scalar_one()
-                raise AlreadyExists(f"User ID {user_id} already belongs to party {owner!r}") from None
+            self._add_user_id(party.party_id, user_id)
         self._changed_party(party.party_id)
+
+    def _add_user_id(self, party_id: int, user_id: str) -> None:
+        """Give a party a User ID; AlreadyExists names the party that has it already."""
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(party_user_ids.insert().values(user_id=user_id, party_id=party_id))
+        except IntegrityError:
+            owner = self.connection.execute(
+                select(parties.c.name)
+                .join(party_user_ids, party_user_ids.c.party_id == parties.c.id)
+                .where(party_user_ids.c.user_id == user_id)
+            ).scalar_one()
+            raise AlreadyExists(f"User ID {user_id} already belongs to party {owner!r}") from None
 
     def remove_user_id(self, party: Party, user_id: str) -> bool:
         removed = self.connection.execute(
