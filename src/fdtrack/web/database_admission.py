@@ -57,24 +57,21 @@ class DatabaseAdmission:
             log.warning("no database slot for %s %s within its deadline", scope["method"], scope["path"])
             await self._unavailable(scope, receive, send)
             return
-        answered = asyncio.Event()
+        # A plain future, not an Event waited on by a task of its own: this runs for every request.
+        answered: asyncio.Future[None] = loop.create_future()
         abandoned = False
 
         async def send_unless_abandoned(message: Message) -> None:
             if abandoned:
                 return  # the client has had its 503; this late answer goes nowhere
-            if message["type"] == "http.response.start":
-                answered.set()
+            if message["type"] == "http.response.start" and not answered.done():
+                answered.set_result(None)
             await send(message)
 
         work = asyncio.ensure_future(self.app(scope, receive, send_unless_abandoned))
         work.add_done_callback(lambda finished: _release(slots, finished))
-        waiter = asyncio.ensure_future(answered.wait())
-        try:
-            await asyncio.wait({work, waiter}, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED")
-        finally:
-            waiter.cancel()
-        if work.done() or answered.is_set():
+        await asyncio.wait({work, answered}, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED")
+        if work.done() or answered.done():
             await work  # finished, or its answer has begun (a streamed CSV): it runs to its end
             return
         abandoned = True
