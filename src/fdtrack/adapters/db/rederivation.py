@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from fdtrack.adapters.db.partitions import PARTITIONED_TABLES, partition_days, partition_name
-from fdtrack.adapters.db.types import UtcDateTime
+from fdtrack.adapters.db.schema import distribution_records, status_events
 from fdtrack.domain.derivation import RecordState, derive_state
 from fdtrack.domain.device_types import DeviceType
 from fdtrack.domain.events import TrackingEvent
@@ -17,19 +17,6 @@ from fdtrack.domain.identifiers import ServiceRequestId
 from fdtrack.domain.statuses import ProcessingStatus
 
 BATCH_SIZE = 2_000  # records per round: their events fit in memory and in one IN (...) list
-_STATE_COLUMNS = (
-    "current_rank",
-    "current_status",
-    "current_reason",
-    "current_occurred_at",
-    "completion_status",
-    "started_at",
-    "firmware_version",
-    "firmware_version_rank",
-    "device_type",
-    "device_type_rank",
-)
-_MOMENTS = ("current_occurred_at", "started_at")
 
 
 def rederive_stored_states(connection: Connection, batch_size: int = BATCH_SIZE) -> int:
@@ -70,27 +57,16 @@ def _tracking_tables(connection: Connection) -> Iterator[tuple[sa.TableClause, s
 
 
 def _records_table(name: str) -> sa.TableClause:
-    return sa.table(
-        name,
-        sa.column("id", sa.BigInteger),
-        sa.column("service_request_id", sa.String),
-        sa.column("device_id", sa.String),
-        *(sa.column(column, sa.String) for column in _STATE_COLUMNS if column not in _MOMENTS),
-        *(sa.column(column, UtcDateTime) for column in _MOMENTS),
-    )
+    return _named_like(distribution_records, name)
 
 
 def _events_table(name: str) -> sa.TableClause:
-    return sa.table(
-        name,
-        sa.column("record_id", sa.BigInteger),
-        sa.column("event_id", sa.String),
-        sa.column("status", sa.String),
-        sa.column("occurred_at", UtcDateTime),
-        sa.column("reason", sa.String),
-        sa.column("firmware_version", sa.String),
-        sa.column("device_type", sa.String),
-    )
+    return _named_like(status_events, name)
+
+
+def _named_like(table: sa.Table, name: str) -> sa.TableClause:
+    """`table`'s columns and types (times as aware UTC on both databases) under another name: a partition."""
+    return sa.table(name, *(sa.column(column.name, column.type) for column in table.c))
 
 
 def _derive(connection: Connection, events: sa.TableClause, keys: dict[int, tuple[str, str]]) -> dict[int, RecordState]:
