@@ -12,13 +12,47 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from duis_messages import SHARED_DUIS
 from fdtrack.adapters.db.engine import WRITE, make_engine
 from fdtrack.adapters.db.migrate import alembic_config, upgrade
 from fdtrack.adapters.db.schema import metadata
 from fdtrack.adapters.db.store import SqlStore
 
-PG_BASE_URL = os.environ.get("FDTRACK_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SHARED_MISSING = (
+    None
+    if SHARED_DUIS.is_dir()
+    else f"{SHARED_DUIS} is not beside this clone: the tests that read the DUIS schema and samples run in CI"
+)
+PG_BASE_URL = os.environ.get("FDTRACK_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# For a test that needs ../shared/duis without reading a file of it itself (it counts them, or hands a
+# path to the command line): skipped with the reason outside CI when there is none.
+needs_shared_duis = pytest.mark.skipif(SHARED_MISSING is not None and not IN_CI, reason=SHARED_MISSING or "")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Outside CI, a test that could not read ../shared/duis because there is none is skipped, saying why;
+    in CI (and wherever ../shared is there) the same error fails the test."""
+    outcome = yield
+    error = call.excinfo.value if call.excinfo is not None else None
+    if SHARED_MISSING is None or IN_CI or error is None:
+        return
+    if _names_shared(error):
+        report = outcome.get_result()  # type: ignore[attr-defined]
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {SHARED_MISSING}")
+
+
+def _names_shared(error: BaseException | None) -> bool:
+    """Whether an error, or one it came from, is about a file of ../shared/duis (a path or a file URI)."""
+    while error is not None:
+        if str(SHARED_DUIS) in str(error) or SHARED_DUIS.as_uri() in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def postgresql_available() -> str | None:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import duis_messages as m
+from conftest import needs_shared_duis
 from fdtrack.cli import main
 
 D = [f"00-DB-12-34-56-78-90-{n:02X}" for n in range(0xB0, 0xB5)]
@@ -183,6 +184,7 @@ def test_a_response_kept_for_its_missing_request_is_resolved_by_resubmission(dat
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+@needs_shared_duis
 def test_schema_validation_refuses_invalid_messages_with_the_schema_error(backend: str, tmp_path: Path) -> None:
     url = f"{backend}:///{tmp_path / 'schema.db'}"
     folder = write_messages(

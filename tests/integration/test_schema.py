@@ -99,7 +99,11 @@ def test_statistics_can_be_refreshed_for_the_query_planner(store: SqlStore) -> N
     with store.engine.connect() as connection:
         if store.dialect == "postgresql":
             # The partitions written to are analysed, not the whole window.
-            query = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'status_events_p20261120'"
+            # This test's own schema: other test runs on the same server have partitions of that name too.
+            query = (
+                "SELECT last_analyze FROM pg_stat_user_tables "
+                "WHERE relname = 'status_events_p20261120' AND schemaname = current_schema()"
+            )
         else:
             query = "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
         assert connection.execute(sa.text(query)).scalar_one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
 import pytest
 import xmlschema
@@ -76,16 +77,17 @@ def test_each_device_of_an_8_2_response_is_an_entry_named_by_its_line() -> None:
 
 
 @pytest.mark.parametrize(
-    ("document", "problem"),
+    ("sample", "problem"),
     [
-        ((SHARED_DUIS / "readfw-response.xml").read_bytes(), "Service Reference '11.2', not 8.2 Read Inventory"),
+        (SHARED_DUIS / "readfw-response.xml", "Service Reference '11.2', not 8.2 Read Inventory"),
         (b"<oops", "not well-formed XML"),
-        ((SHARED_DUIS / "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML").read_bytes(), "Request is not a DUIS Response"),
+        (SHARED_DUIS / "CS06_11.3_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML", "Request is not a DUIS Response"),
     ],
 )
 def test_a_document_that_is_not_an_8_2_response_is_one_refused_entry_keeping_its_text(
-    document: bytes, problem: str
+    sample: bytes | Path, problem: str
 ) -> None:
+    document = sample.read_bytes() if isinstance(sample, Path) else sample  # read when run, not when collected
     [entry] = list(read_inventory_responses([DuisDocument("other.xml", document)]))
     assert entry.fields is None
     assert entry.read_error is not None

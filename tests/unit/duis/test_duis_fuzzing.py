@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from conftest import needs_shared_duis
 from duis_messages import FIXTURES, SHARED_DUIS
 from fdtrack.adapters.duis import gbcs
 from fdtrack.adapters.duis.decoder import DuisDecoder
@@ -53,6 +54,7 @@ def assert_usable_events(decoded: DecodedMessage) -> None:
         assert refused_field is None or refused_field in FIELDS
 
 
+@needs_shared_duis
 def test_there_are_real_samples_to_mutate() -> None:
     assert len(GOOD_SAMPLES) >= 20
     assert len(GBCS_VECTORS) >= 10
@@ -220,6 +222,7 @@ def test_arbitrary_gbcs_payloads_are_decoded_or_refused_with_a_reason(payload: b
     _gbcs_outcome(payload)
 
 
+@needs_shared_duis
 @FUZZ
 @given(vector=st.sampled_from(GBCS_VECTORS), data=st.data())
 def test_mutated_gbcs_test_vectors_are_decoded_or_refused_with_a_reason(vector: Path, data: st.DataObject) -> None:
